@@ -1,0 +1,40 @@
+# make demo: install what is missing, build, run the demo.
+# make test: install what is missing, build, run every test.
+SHELL := /bin/bash
+NODEDIR := $(if $(wildcard /usr/include/node/node_api.h),--nodedir=/usr,)
+ADDON := packages/torch/build/Release/tsyolo_torch.node
+NATIVE_SRC := $(wildcard packages/torch/native/*.cc packages/torch/native/*.h) packages/torch/binding.gyp packages/torch/scripts/libtorch.mjs
+TESTS = $(wildcard packages/*/dist/test/*.test.js)
+
+.PHONY: all deps build addon ts test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+node_modules/.package-lock.json: package.json package-lock.json packages/*/package.json bench/package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(ADDON): $(NATIVE_SRC) node_modules/.package-lock.json
+	cd packages/torch && npx node-gyp rebuild -j 2 $(NODEDIR)
+
+addon: deps $(ADDON)
+
+ts: node_modules/.package-lock.json
+	npx tsc -b
+
+build: deps $(ADDON) ts
+
+test: build
+	node --test --test-concurrency=1 $(TESTS)
+
+demo: build
+	node scripts/demo.mjs
+
+bench: build
+	npm run bench -- $(or $(NAME),tensor)
+
+clean:
+	rm -rf packages/*/dist bench/dist packages/torch/build

@@ -1,0 +1,20 @@
+// `npm run bench -- NAME [args]`: each benchmark prints one JSON object per measurement.
+import { getNumThreads } from '@tsyolo/torch';
+import { benchTensor } from './tensor.js';
+import { benchMemory, memoryChild } from './memory.js';
+
+const [name = 'tensor', ...args] = process.argv.slice(2);
+const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v, i, a) => a.indexOf(v) === i);
+
+const benches: Record<string, () => void> = {
+  tensor: () => benchTensor(threads),
+  memory: () => benchMemory(Number(args[0]) || 2000),
+  'memory-child': () => memoryChild(Number(args[0]) || 2000),
+};
+
+const fn = benches[name];
+if (!fn) {
+  console.error(`unknown benchmark '${name}'; available: ${Object.keys(benches).filter((b) => !b.endsWith('-child')).join(', ')}`);
+  process.exit(2);
+}
+fn();

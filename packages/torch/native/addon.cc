@@ -1,0 +1,25 @@
+// Module entry: registers the handle, dispatcher, autograd and memory functions.
+#include "common.h"
+
+namespace tsy {
+
+[[noreturn]] void throwJs(napi_env env, const std::string& prefix, const std::string& msg) {
+  std::string m = msg;
+  // c10 messages often end with a newline and carry "Exception raised from ..." lines.
+  auto cut = m.find("\nException raised from");
+  if (cut != std::string::npos) m.resize(cut);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  throw Napi::Error::New(env, prefix.empty() ? m : prefix + ": " + m);
+}
+
+}  // namespace tsy
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  tsy::initMemory(env, exports);
+  tsy::initHandle(env, exports);
+  tsy::initDispatch(env, exports);
+  tsy::initAutograd(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(tsyolo_torch, Init)

@@ -1,0 +1,272 @@
+// The tensor handle: creation, type-tag checks, TypedArray conversion, metadata.
+#include "common.h"
+#include <cstring>
+#include <new>
+#include <sys/mman.h>
+
+namespace tsy {
+
+static const napi_type_tag kTensorTag = {0x7a5f3c1e9b2d4f60ULL, 0x1c8e4a7d3b6f2e95ULL};
+
+// Holders come from a per-thread slab pool (mmap'd, outside malloc's heap): millions
+// of short-lived 16-byte wrappers would otherwise land in the holes of freed tensor
+// blocks and keep glibc's heap from ever shrinking.
+namespace {
+union Slot {
+  Slot* next;
+  alignas(Holder) unsigned char storage[sizeof(Holder)];
+};
+struct HolderPool {
+  Slot* free = nullptr;
+  Holder* make(at::Tensor&& t, int64_t bytes) {
+    if (!free) grow();
+    Slot* s = free;
+    free = s->next;
+    return new (s->storage) Holder{std::move(t), bytes};
+  }
+  void release(Holder* h) {
+    h->~Holder();
+    Slot* s = reinterpret_cast<Slot*>(h);
+    s->next = free;
+    free = s;
+  }
+  void grow() {
+    constexpr size_t kSlab = 1 << 16;
+    void* mem = mmap(nullptr, kSlab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::bad_alloc();
+    Slot* slots = static_cast<Slot*>(mem);
+    size_t n = kSlab / sizeof(Slot);
+    for (size_t i = 0; i < n; i++) slots[i].next = i + 1 < n ? &slots[i + 1] : free;
+    free = slots;
+  }
+};
+thread_local HolderPool pool;
+}  // namespace
+
+static void finalizeHolder(node_api_basic_env env, void* data, void*) {
+  auto* h = static_cast<Holder*>(data);
+  if (h->t.defined() && h->bytes) {
+    int64_t adj;
+    napi_adjust_external_memory(env, -h->bytes, &adj);
+  }
+  pool.release(h);
+}
+
+// Tensors below this size are not reported to V8: the report costs more than they weigh.
+constexpr int64_t kReportBytes = 4096;
+
+napi_value wrap(napi_env env, at::Tensor t) {
+  int64_t bytes = t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
+  if (bytes < kReportBytes) bytes = 0;
+  Holder* h = pool.make(std::move(t), bytes);
+  napi_value ext;
+  if (napi_create_external(env, h, finalizeHolder, nullptr, &ext) != napi_ok) {
+    pool.release(h);
+    throw Napi::Error::New(env, "could not create tensor handle");
+  }
+  napi_type_tag_object(env, ext, &kTensorTag);
+  if (bytes) {
+    int64_t adj;
+    napi_adjust_external_memory(env, bytes, &adj);
+  }
+  return ext;
+}
+
+bool isHandle(napi_env env, napi_value v) {
+  bool ok = false;
+  napi_valuetype ty;
+  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external) return false;
+  napi_check_object_type_tag(env, v, &kTensorTag, &ok);
+  return ok;
+}
+
+Holder* holder(napi_env env, napi_value v, const char* what) {
+  if (!isHandle(env, v)) throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");
+  void* data;
+  napi_get_value_external(env, v, &data);
+  return static_cast<Holder*>(data);
+}
+
+const at::Tensor& unwrap(napi_env env, napi_value v, const char* what) {
+  Holder* h = holder(env, v, what);
+  if (!h->t.defined()) throw Napi::Error::New(env, std::string(what) + ": tensor was disposed");
+  return h->t;
+}
+
+struct DtypeName {
+  const char* name;
+  at::ScalarType type;
+};
+static const DtypeName kDtypes[] = {
+    {"float32", at::kFloat}, {"float", at::kFloat},     {"float64", at::kDouble}, {"double", at::kDouble},
+    {"float16", at::kHalf},  {"half", at::kHalf},       {"bfloat16", at::kBFloat16}, {"int64", at::kLong},
+    {"long", at::kLong},     {"int32", at::kInt},       {"int", at::kInt},        {"int16", at::kShort},
+    {"int8", at::kChar},     {"uint8", at::kByte},      {"bool", at::kBool},      {"complex64", at::kComplexFloat},
+};
+
+at::ScalarType parseDtype(napi_env env, napi_value v) {
+  napi_valuetype ty;
+  napi_typeof(env, v, &ty);
+  if (ty == napi_number) {
+    int32_t i;
+    napi_get_value_int32(env, v, &i);
+    return static_cast<at::ScalarType>(i);
+  }
+  std::string s = Napi::Value(env, v).As<Napi::String>().Utf8Value();
+  for (const auto& d : kDtypes)
+    if (s == d.name) return d.type;
+  throw Napi::TypeError::New(env, "unknown dtype '" + s + "'");
+}
+
+const char* dtypeName(at::ScalarType t) {
+  for (const auto& d : kDtypes)
+    if (d.type == t) return d.name;
+  return c10::toString(t);
+}
+
+static std::vector<int64_t> intList(const Napi::Value& v) {
+  auto a = v.As<Napi::Array>();
+  std::vector<int64_t> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return out;
+}
+
+static Napi::Array toArray(Napi::Env env, c10::IntArrayRef xs) {
+  auto a = Napi::Array::New(env, xs.size());
+  for (size_t i = 0; i < xs.size(); i++) a.Set(uint32_t(i), Napi::Number::New(env, double(xs[i])));
+  return a;
+}
+
+// fromTypedArray(typedArray, shape, dtype?) -> handle (copies the data)
+static Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto ta = info[0].As<Napi::TypedArray>();
+  auto shape = intList(info[1]);
+  at::ScalarType st;
+  switch (ta.TypedArrayType()) {
+    case napi_float32_array: st = at::kFloat; break;
+    case napi_float64_array: st = at::kDouble; break;
+    case napi_uint16_array: st = at::kHalf; break;
+    case napi_bigint64_array: st = at::kLong; break;
+    case napi_int32_array: st = at::kInt; break;
+    case napi_int16_array: st = at::kShort; break;
+    case napi_int8_array: st = at::kChar; break;
+    case napi_uint8_array: case napi_uint8_clamped_array: st = at::kByte; break;
+    default: throw Napi::TypeError::New(env, "fromTypedArray: unsupported TypedArray type");
+  }
+  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
+    at::ScalarType want = parseDtype(env, info[2]);
+    bool ok = want == st || (st == at::kByte && want == at::kBool) || (st == at::kHalf && want == at::kBFloat16);
+    if (!ok) throw Napi::TypeError::New(env, std::string("fromTypedArray: a ") + dtypeName(st) +
+                                                 " array cannot hold dtype " + dtypeName(want));
+    st = want;
+  }
+  return guarded(env, "fromTypedArray", [&]() -> Napi::Value {
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+    size_t nbytes = t.numel() * t.element_size();
+    if (nbytes != ta.ByteLength())
+      throw Napi::RangeError::New(env, "fromTypedArray: shape needs " + std::to_string(nbytes) + " bytes, array has " +
+                                           std::to_string(ta.ByteLength()));
+    auto ab = ta.ArrayBuffer();
+    if (nbytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ab.Data()) + ta.ByteOffset(), nbytes);
+    return Napi::Value(env, wrap(env, std::move(t)));
+  });
+}
+
+// toTypedArray(handle) -> TypedArray copy of the (contiguous, CPU) data
+static Napi::Value ToTypedArray(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& src = unwrap(env, info[0], "toTypedArray");
+  return guarded(env, "toTypedArray", [&]() -> Napi::Value {
+    at::Tensor t = src.detach().to(at::kCPU).contiguous();
+    size_t nbytes = t.numel() * t.element_size();
+    auto ab = Napi::ArrayBuffer::New(env, nbytes);
+    if (nbytes) std::memcpy(ab.Data(), t.data_ptr(), nbytes);
+    size_t n = t.numel();
+    switch (t.scalar_type()) {
+      case at::kFloat: return Napi::Float32Array::New(env, n, ab, 0);
+      case at::kDouble: return Napi::Float64Array::New(env, n, ab, 0);
+      case at::kHalf: case at::kBFloat16: return Napi::Uint16Array::New(env, n, ab, 0);
+      case at::kLong: return Napi::BigInt64Array::New(env, n, ab, 0);
+      case at::kInt: return Napi::Int32Array::New(env, n, ab, 0);
+      case at::kShort: return Napi::Int16Array::New(env, n, ab, 0);
+      case at::kChar: return Napi::Int8Array::New(env, n, ab, 0);
+      case at::kByte: case at::kBool: return Napi::Uint8Array::New(env, n, ab, 0);
+      default: throw Napi::TypeError::New(env, std::string("toTypedArray: unsupported dtype ") + dtypeName(t.scalar_type()));
+    }
+  });
+}
+
+static Napi::Value Shape(const Napi::CallbackInfo& info) {
+  return toArray(info.Env(), unwrap(info.Env(), info[0], "shape").sizes());
+}
+static Napi::Value Strides(const Napi::CallbackInfo& info) {
+  return toArray(info.Env(), unwrap(info.Env(), info[0], "strides").strides());
+}
+static Napi::Value Dim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(unwrap(info.Env(), info[0], "dim").dim()));
+}
+static Napi::Value Numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(unwrap(info.Env(), info[0], "numel").numel()));
+}
+static Napi::Value Dtype(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dtypeName(unwrap(info.Env(), info[0], "dtype").scalar_type()));
+}
+static Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), unwrap(info.Env(), info[0], "device").device().str());
+}
+static Napi::Value Item(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& t = unwrap(env, info[0], "item");
+  return guarded(env, "item", [&]() -> Napi::Value {
+    if (t.scalar_type() == at::kBool) return Napi::Boolean::New(env, t.item<bool>());
+    return Napi::Number::New(env, t.item<double>());
+  });
+}
+static Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !holder(info.Env(), info[0], "isDisposed")->t.defined());
+}
+static Napi::Value IsHandle(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), isHandle(info.Env(), info[0]));
+}
+// dispose(handle): frees the native tensor now; idempotent.
+static Napi::Value Dispose(const Napi::CallbackInfo& info) {
+  Holder* h = holder(info.Env(), info[0], "dispose");
+  if (h->t.defined()) {
+    h->t.reset();
+    if (h->bytes) {
+      int64_t adj;
+      napi_adjust_external_memory(info.Env(), -h->bytes, &adj);
+    }
+  }
+  return info.Env().Undefined();
+}
+// sameStorage(a, b): true when both views share one storage (used by tests and in-place checks)
+static Napi::Value SameStorage(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = unwrap(info.Env(), info[0]);
+  const at::Tensor& b = unwrap(info.Env(), info[1]);
+  return Napi::Boolean::New(info.Env(), a.storage().is_alias_of(b.storage()));
+}
+static Napi::Value DataPtr(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = unwrap(info.Env(), info[0]);
+  return Napi::Number::New(info.Env(), double(reinterpret_cast<uintptr_t>(a.data_ptr())));
+}
+
+void initHandle(Napi::Env env, Napi::Object exports) {
+  exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray));
+  exports.Set("toTypedArray", Napi::Function::New(env, ToTypedArray));
+  exports.Set("shape", Napi::Function::New(env, Shape));
+  exports.Set("strides", Napi::Function::New(env, Strides));
+  exports.Set("dim", Napi::Function::New(env, Dim));
+  exports.Set("numel", Napi::Function::New(env, Numel));
+  exports.Set("dtype", Napi::Function::New(env, Dtype));
+  exports.Set("device", Napi::Function::New(env, DeviceOf));
+  exports.Set("item", Napi::Function::New(env, Item));
+  exports.Set("dispose", Napi::Function::New(env, Dispose));
+  exports.Set("isDisposed", Napi::Function::New(env, IsDisposed));
+  exports.Set("isHandle", Napi::Function::New(env, IsHandle));
+  exports.Set("sameStorage", Napi::Function::New(env, SameStorage));
+  exports.Set("dataPtr", Napi::Function::New(env, DataPtr));
+}
+
+}  // namespace tsy

@@ -1,0 +1,20 @@
+// @tsyolo/torch: libtorch tensors, autograd, nn, optim and file formats for TypeScript.
+export { Tensor, type IndexSpec, type TypedArrayOf } from './tensor.js';
+export type { DType } from './dtype.js';
+export { isFloating, elementSize } from './dtype.js';
+export { tidy, keep, unkeep, Scope, scopeDepth } from './scope.js';
+export * from './creation.js';
+export { noGrad, enableGrad, isGradEnabled, inferenceMode } from './autograd.js';
+export { callOp, callTensor, opSchema, type OpResult } from './ops.js';
+export { setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, cuda, libtorchVersion } from './runtime.js';
+export * as F from './functional.js';
+export { loadNpy, saveNpy, parseNpy, encodeNpy } from './io/npy.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export { clipGradNorm_ } from './optim/clip.js';
+export { loadSafetensors, saveSafetensors, parseSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';
+export { unpickle, type UnpickleOptions } from './io/pickle.js';
+export { PyDict, PyObject, PyClass, type PyFunction, type PySettable } from './io/pyvalues.js';
+export { NdArray, NpDtype } from './io/numpy-pickle.js';
+export { loadPt, parsePt, type PtValue, type LoadPtOptions } from './io/pt.js';
+export { stateDictFromModule, collectTensors } from './io/state-dict.js';

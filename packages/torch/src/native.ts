@@ -1,0 +1,114 @@
+// Loads the compiled addon and describes its functions. Everything else goes through here.
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** An opaque native tensor handle (a type-tagged napi External). */
+export type Handle = { readonly __tensorHandle: unique symbol };
+/** A value returned by the dispatcher. */
+export type NativeValue = Handle | number | boolean | string | null | NativeValue[];
+
+export interface OpArg {
+  name: string;
+  type: string;
+  hasDefault: boolean;
+  kwargOnly: boolean;
+}
+export interface OpSchema {
+  name: string;
+  overload: string;
+  schema: string;
+  args: OpArg[];
+  returns: number;
+}
+
+export interface Native {
+  fromTypedArray(data: ArrayBufferView, shape: readonly number[], dtype?: string): Handle;
+  toTypedArray(h: Handle): Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  shape(h: Handle): number[];
+  strides(h: Handle): number[];
+  dim(h: Handle): number;
+  numel(h: Handle): number;
+  dtype(h: Handle): string;
+  device(h: Handle): string;
+  item(h: Handle): number | boolean;
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  isHandle(v: unknown): v is Handle;
+  sameStorage(a: Handle, b: Handle): boolean;
+  dataPtr(h: Handle): number;
+  lookupOp(name: string, overload?: string): number;
+  opSchema(id: number): OpSchema;
+  call(id: number, ...args: unknown[]): NativeValue;
+  /** call() for in-place ops: the result (the input again) is not wrapped. */
+  callVoid(id: number, ...args: unknown[]): void;
+  /** Unboxed add/sub/mul/div (kind 0..3) of two tensors. */
+  binary(kind: number, a: Handle, b: Handle, alpha?: number): Handle;
+  setRequiresGrad(h: Handle, on: boolean): void;
+  requiresGrad(h: Handle): boolean;
+  isLeaf(h: Handle): boolean;
+  backward(outs: Handle[], grads: (Handle | null)[] | null, retainGraph?: boolean, createGraph?: boolean): void;
+  grad(h: Handle): Handle | null;
+  setGrad(h: Handle, g: Handle | null): void;
+  gradEnabled(enabled?: boolean): boolean;
+  enterInferenceMode(): number;
+  exitInferenceMode(): void;
+  isInference(h: Handle): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  getRngState(): Handle;
+  setRngState(h: Handle): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  libtorchVersion(): string;
+  mallopt(param: number, value: number): boolean;
+  mallocTrim(): boolean;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+function load(): Native {
+  // dist/src/native.js -> ../../build/Release
+  const candidates = [join(here, '../../build/Release/tsyolo_torch.node'), join(here, '../build/Release/tsyolo_torch.node')];
+  const errors: string[] = [];
+  for (const c of candidates) {
+    try {
+      return require(c) as Native;
+    } catch (e) {
+      errors.push(`${c}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`@tsyolo/torch: the native addon is not built (run \`make build\`).\n${errors.join('\n')}`);
+}
+
+export const native: Native = load();
+
+// Measured (bench memory): flat RSS and the fastest steps of the policies tried; see README.
+const DEFAULT_MALLOC = 'mmap=33554432,trim=134217728';
+
+/** Threads libtorch uses for intra-op parallelism: TSYOLO_NUM_THREADS, else every core. */
+export function defaultThreads(): number {
+  const env = Number(process.env.TSYOLO_NUM_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
+
+// libtorch's own default (from OpenMP) is not reliable here: set it explicitly.
+native.setNumThreads(defaultThreads());
+applyAllocatorPolicy();
+
+/**
+ * glibc's allocator policy for tensor memory (TSYOLO_MALLOC="mmap=BYTES,trim=BYTES,arenas=N").
+ * See bench/memory.ts for the measurements behind the default.
+ */
+function applyAllocatorPolicy(): void {
+  const spec = process.env.TSYOLO_MALLOC ?? DEFAULT_MALLOC;
+  const params: Record<string, number> = { mmap: -3, trim: -1, arenas: -8 };
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!(k in params) || !Number.isFinite(Number(v))) throw new Error(`TSYOLO_MALLOC: bad entry '${part}'`);
+    native.mallopt(params[k], Number(v));
+  }
+}

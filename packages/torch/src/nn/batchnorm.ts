@@ -1,0 +1,67 @@
+// BatchNorm2d with running statistics and num_batches_tracked, as PyTorch's.
+import { noGrad } from '../autograd.js';
+import { ones, scalar, zeros } from '../creation.js';
+import { batchNorm } from '../functional.js';
+import type { Tensor } from '../tensor.js';
+import { Module } from './module.js';
+
+export interface BatchNormConfig {
+  eps?: number;
+  /** null: cumulative moving average (1 / num_batches_tracked) */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+export class BatchNorm2d extends Module {
+  readonly numFeatures: number;
+  eps: number;
+  momentum: number | null;
+  readonly trackRunningStats: boolean;
+
+  constructor(numFeatures: number, cfg: BatchNormConfig = {}) {
+    super();
+    this.numFeatures = numFeatures;
+    this.eps = cfg.eps ?? 1e-5;
+    this.momentum = cfg.momentum === undefined ? 0.1 : cfg.momentum;
+    this.trackRunningStats = cfg.trackRunningStats ?? true;
+    if (cfg.affine ?? true) {
+      this.registerParameter('weight', ones([numFeatures]));
+      this.registerParameter('bias', zeros([numFeatures]));
+    }
+    if (this.trackRunningStats) {
+      this.registerBuffer('running_mean', zeros([numFeatures]));
+      this.registerBuffer('running_var', ones([numFeatures]));
+      this.registerBuffer('num_batches_tracked', scalar(0, { dtype: 'int64' }));
+    }
+  }
+  get weight(): Tensor | null {
+    return this.hasParam('weight') ? this.param('weight') : null;
+  }
+  get bias(): Tensor | null {
+    return this.hasParam('bias') ? this.param('bias') : null;
+  }
+  get runningMean(): Tensor | null {
+    return this.hasParam('running_mean') ? this.param('running_mean') : null;
+  }
+  get runningVar(): Tensor | null {
+    return this.hasParam('running_var') ? this.param('running_var') : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    let momentum = this.momentum ?? 0;
+    if (this.training && this.trackRunningStats) {
+      const nbt = this.param('num_batches_tracked');
+      noGrad(() => nbt.add_(1));
+      if (this.momentum === null) momentum = 1 / nbt.item();
+    }
+    const useBatchStats = this.training || !this.trackRunningStats;
+    return batchNorm(x, this.runningMean, this.runningVar, {
+      weight: this.weight,
+      bias: this.bias,
+      training: useBatchStats,
+      momentum,
+      eps: this.eps,
+    });
+  }
+}

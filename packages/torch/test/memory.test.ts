@@ -1,0 +1,47 @@
+// A long training loop under the scope idiom keeps a flat RSS.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { F, manualSeed, nn, optim, rand, randn, tidy } from '../src/index.js';
+
+test('2,000 training steps of a small conv net: RSS at step 2,000 within 50 MB of step 200', () => {
+  manualSeed(0);
+  const net = new nn.Sequential(
+    new nn.Conv2d(3, 16, 3, { padding: 1 }),
+    new nn.BatchNorm2d(16),
+    new nn.SiLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1, stride: 2 }),
+    new nn.BatchNorm2d(32),
+    new nn.SiLU(),
+    new nn.Conv2d(32, 4, 1),
+  );
+  const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weight_decay: 5e-4 });
+  const rss: Record<number, number> = {};
+  let firstLoss = 0;
+  let lastLoss = 0;
+  const x = randn([8, 3, 32, 32]);
+  const target = rand([8, 4, 8, 8]).gt(0.5).float();
+  for (let step = 1; step <= 2000; step++) {
+    tidy(() => {
+      // shapes vary with the step, as multi-scale training does
+      const size = 32 + (step % 3) * 16;
+      const xs = F.interpolate(x, { size: [size, size] });
+      const y = net.forward(xs);
+      const loss = F.binaryCrossEntropyWithLogits(y, F.interpolate(target, { size: [y.shape[2], y.shape[3]] }));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      if (step === 1) firstLoss = loss.item();
+      if (step === 2000) lastLoss = loss.item();
+    });
+    if (step === 200 || step === 2000) rss[step] = process.memoryUsage().rss / 2 ** 20;
+  }
+  const growth = rss[2000] - rss[200];
+  console.log(`# RSS step 200: ${rss[200].toFixed(1)} MB, step 2000: ${rss[2000].toFixed(1)} MB (growth ${growth.toFixed(1)} MB); loss ${firstLoss.toFixed(4)} -> ${lastLoss.toFixed(4)}`);
+  assert.ok(growth < 50, `RSS grew by ${growth.toFixed(1)} MB`);
+  assert.ok(lastLoss < firstLoss, 'the loop trains');
+  opt.dispose();
+  net.dispose();
+  x.dispose();
+  target.dispose();
+});
