@@ -86,8 +86,9 @@ function load(): Native {
 
 export const native: Native = load();
 
-// Measured (bench memory): flat RSS and the fastest steps of the policies tried; see README.
-const DEFAULT_MALLOC = 'mmap=33554432,trim=134217728';
+// Measured (bench memory): with handles in the slab pool, glibc's own dynamic policy is both
+// flat and the fastest; fixed thresholds cost page faults (1 MiB: 2x slower) or hold freed heap.
+const DEFAULT_MALLOC = '';
 
 /** Threads libtorch uses for intra-op parallelism: TSYOLO_NUM_THREADS, else every core. */
 export function defaultThreads(): number {

@@ -43,6 +43,10 @@ export abstract class Module {
     this._modules.set(name, m);
     return m;
   }
+  /** Removes a child (its tensors are not freed: the caller decides). */
+  unregisterModule(name: string): void {
+    this._modules.delete(name);
+  }
   /** The parameter or buffer called `name` on this module (not its children). */
   param(name: string): Tensor {
     const t = this._parameters.get(name) ?? this._buffers.get(name);

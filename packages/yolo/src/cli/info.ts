@@ -1,0 +1,42 @@
+// tsyolo info --cfg yolov5s.yaml [--nc N] [--img 640] | --weights W
+import { buildModel } from '../models/factory.js';
+import { formatSummary } from '../models/info.js';
+import { inspectWeights } from '../models/inspect.js';
+import { basename } from 'node:path';
+import { emitJson } from './output.js';
+
+export interface InfoOptions {
+  cfg?: string;
+  weights?: string;
+  nc?: number;
+  img: number;
+  json?: boolean;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+}
+
+export function runInfo(o: InfoOptions): void {
+  const t0 = performance.now();
+  if (o.weights) {
+    const w = inspectWeights(o.weights);
+    const lines = [
+      `${w.path}: ${w.format}, ${mb(w.bytes)}`,
+      `  epoch ${w.epoch ?? '-'}, best fitness ${w.bestFitness ?? '-'}`,
+      `  precision ${w.precision}, ${w.tensors} tensors, ${w.parameters.toLocaleString('en-US')} values`,
+      `  optimizer state: ${w.hasOptimizer ? 'yes' : 'no'}, EMA: ${w.hasEma ? 'yes' : 'no'}${w.date ? `, date ${w.date}` : ''}`,
+      `  ${w.nc ?? '?'} classes: ${w.names.slice(0, 10).join(', ')}${w.names.length > 10 ? `, … (${w.names.length - 10} more)` : ''}`,
+    ];
+    if (w.hasOptimizer || w.hasEma) lines.push(`  (training checkpoint: strip it for deployment; optimizer and EMA are not needed to run it)`);
+    console.log(lines.join('\n'));
+    if (o.json) emitJson({ command: 'info', ...w, seconds: (performance.now() - t0) / 1000 });
+    return;
+  }
+  const cfg = o.cfg ?? 'yolov5s.yaml';
+  const model = buildModel(cfg, { nc: o.nc });
+  const s = model.info(o.img);
+  console.log(formatSummary(s, basename(cfg).replace(/\.ya?ml$/, '')));
+  if (o.json) emitJson({ command: 'info', cfg, nc: model.nc, imgsz: o.img, layers: s.layers, parameters: s.parameters, gradients: s.gradients, gflops: +s.gflops.toFixed(3), stride: model.stride, seconds: (performance.now() - t0) / 1000 });
+  model.dispose();
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// tsyolo: the command line, with yolov5's flags (train.py → tsyolo train, …).
+import { Command, InvalidArgumentError } from 'commander';
+import { runInfo } from './info.js';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+const program = new Command('tsyolo').description('YOLOv5 in TypeScript on libtorch').showHelpAfterError();
+
+program
+  .command('info')
+  .description('model summary from a config (layers, parameters, GFLOPs), or what a weights file holds')
+  .option('--cfg <yaml>', 'model config: a shipped name (yolov5s.yaml) or a path')
+  .option('--weights <file>', 'weights file (.pt, .safetensors, tsyolo checkpoint)')
+  .option('--nc <n>', 'number of classes (overrides the config)', int)
+  .option('--img, --imgsz <px>', 'image size for GFLOPs', int, 640)
+  .option('--json', 'print a JSON summary as the last line')
+  .action((o: { cfg?: string; weights?: string; nc?: number; img: number; json?: boolean }) => runInfo(o));
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`tsyolo: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+export { loadConfig, validateConfig, resolveConfigPath, shippedConfigs, type ModelConfig, type LayerRow } from './config.js';
+export { buildLayers, makeDivisible, knownModules, type LayerInfo } from './build.js';
+export { DetectionModel, checkAnchorOrder, type BuildOptions } from './model.js';
+export { Conv, DWConv, autopad, fuseConvBn } from './layers/conv.js';
+export { Bottleneck, BottleneckCSP, C3 } from './layers/csp.js';
+export { SPP, SPPF, Focus, Concat, ZeroPad2d } from './layers/pooling.js';
+export { Detect } from './layers/detect.js';
+export { loadModel, loadModelFile, transferWeights, toPlain, type LoadModelOptions, type LoadedModel } from './weights.js';
+export { saveCheckpoint, readCheckpointMeta, checkpointMeta, TSYOLO_META_KEY, type CheckpointMeta, type SaveCheckpointOptions } from './checkpoint.js';
+export { summarize, formatSummary, countMacs, type ModelSummary } from './info.js';
+export { buildModel } from './factory.js';
+export { inspectWeights, type WeightsInfo } from './inspect.js';
