@@ -2,6 +2,7 @@
 import { getNumThreads } from '@tsyolo/torch';
 import { benchTensor } from './tensor.js';
 import { benchMemory, memoryChild } from './memory.js';
+import { benchModels } from './models.js';
 
 const [name = 'tensor', ...args] = process.argv.slice(2);
 const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v, i, a) => a.indexOf(v) === i);
@@ -9,6 +10,7 @@ const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v,
 const benches: Record<string, () => void> = {
   tensor: () => benchTensor(threads),
   memory: () => benchMemory(Number(args[0]) || 2000),
+  models: () => benchModels(threads),
   'memory-child': () => memoryChild(Number(args[0]) || 2000),
 };
 

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadPt, PyDict, tidy } from '@tsyolo/torch';
+import { buildModel, loadModel } from '../src/index.js';
+import { splitParams, smartOptimizer } from '../src/engine/optimizer.js';
+import { interp, linearLr, oneCycleLr, warmupAt, warmupIterations } from '../src/engine/schedule.js';
+import { ModelEMA } from '../src/engine/ema.js';
+import { EarlyStopping } from '../src/engine/early-stop.js';
+import { fixture } from './fixtures.js';
+
+test('optimizer groups equal yolov5 (biases, decayed weights, BN weights) — compared with the fixture checkpoint', () => {
+  const model = buildModel('yolov5n');
+  const g = splitParams(model);
+  const ck = loadPt(fixture('yolov5n.pt')) as PyDict;
+  const groups = (ck.get('optimizer') as PyDict).get('param_groups') as PyDict[];
+  const sizes = groups.map((x) => (x.get('params') as number[]).length);
+  assert.deepEqual([g.biases.length, g.weights.length, g.norms.length], sizes);
+  assert.deepEqual(groups.map((x) => x.get('weight_decay')), [0, 0.0005, 0]);
+  const opt = smartOptimizer(model, 'SGD', 0.01, 0.937, 0.0005);
+  assert.deepEqual(opt.paramGroups.map((x) => x.params.length), sizes);
+  assert.deepEqual(opt.paramGroups.map((x) => (x as unknown as { weight_decay: number }).weight_decay), [0, 0.0005, 0]);
+  assert.equal((opt.paramGroups[0] as unknown as { nesterov: boolean }).nesterov, true);
+  opt.dispose();
+  model.dispose();
+});
+
+test('LR schedules: linear and one-cycle from 1 to lrf', () => {
+  const lin = linearLr(100, 0.01);
+  assert.equal(lin(0), 1);
+  assert.ok(Math.abs(lin(99) - 0.01) < 1e-12);
+  assert.ok(Math.abs(lin(50) - ((1 - 50 / 99) * 0.99 + 0.01)) < 1e-12);
+  const cos = oneCycleLr(100, 0.01);
+  assert.equal(cos(0), 1);
+  assert.ok(Math.abs(cos(100) - 0.01) < 1e-12);
+  assert.ok(Math.abs(cos(50) - 0.505) < 1e-12);
+});
+
+test('warmup: bias lr falls, others rise, momentum rises, accumulation ramps (hand-computed)', () => {
+  assert.equal(warmupIterations(3, 10), 100);
+  assert.equal(warmupIterations(3, 50), 150);
+  const cfg = { nw: 100, warmupBiasLr: 0.1, warmupMomentum: 0.8, momentum: 0.937, nbs: 64, batchSize: 16 };
+  const target = [0.01, 0.01, 0.01];
+  const at0 = warmupAt(0, cfg, target);
+  assert.deepEqual(at0.lr, [0.1, 0, 0]);
+  assert.equal(at0.momentum, 0.8);
+  assert.equal(at0.accumulate, 1);
+  const at25 = warmupAt(25, cfg, target);
+  assert.ok(Math.abs(at25.lr[0] - (0.1 + (0.01 - 0.1) * 0.25)) < 1e-15);
+  assert.ok(Math.abs(at25.lr[1] - 0.0025) < 1e-15);
+  assert.ok(Math.abs(at25.momentum - (0.8 + 0.137 * 0.25)) < 1e-15);
+  assert.equal(at25.accumulate, Math.round(1 + 3 * 0.25)); // interp(25, [0,100], [1, 4]) = 1.75 → 2
+  assert.equal(warmupAt(100, cfg, target).accumulate, 4);
+  assert.equal(interp(5, [0, 10], [0, 1]), 0.5);
+  // the fixture's step-0 momentum is np.interp(0, ..., [0.8, 0.937]) = 0.8
+  assert.equal(warmupAt(0, { ...cfg, batchSize: 2 }, target).accumulate, 1);
+});
+
+test('EMA: decay ramp and update rule', () =>
+  tidy(() => {
+    const model = loadModel(fixture('yolov5n.safetensors'));
+    const ema = new ModelEMA(model);
+    const k = 'model.0.conv.weight';
+    assert.ok(ema.ema.stateDict().get(k)!.equal(model.stateDict().get(k)!));
+    const before = ema.ema.stateDict().get(k)!.clone();
+    model.stateDict().get(k)!.requiresGrad_(false).add_(1).requiresGrad_(true);
+    ema.update(model);
+    const d = 0.9999 * (1 - Math.exp(-1 / 2000));
+    assert.ok(Math.abs(ema.d() - d) < 1e-15);
+    const expected = before.mul(d).add(before.add(1).mul(1 - d));
+    assert.ok(ema.ema.stateDict().get(k)!.allclose(expected, 1e-6, 1e-7));
+    assert.equal(ema.ema.stateDict().get(k)!.requiresGrad, false);
+    ema.dispose();
+    model.dispose();
+  }));
+
+test('early stopping after `patience` epochs without improvement', () => {
+  const es = new EarlyStopping(3);
+  const fits = [0.1, 0.2, 0.15, 0.19, 0.2, 0.18];
+  const stops = fits.map((f, e) => es.step(e, f));
+  // 0.2 at epoch 4 ties the best (>=), so the best epoch moves to 4; no stop by epoch 5
+  assert.deepEqual(stops, [false, false, false, false, false, false]);
+  assert.equal(es.bestEpoch, 4);
+  assert.equal(es.step(7, 0.1), true);
+});
