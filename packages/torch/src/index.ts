@@ -18,3 +18,4 @@ export { PyDict, PyObject, PyClass, type PyFunction, type PySettable } from './i
 export { NdArray, NpDtype } from './io/numpy-pickle.js';
 export { loadPt, parsePt, type PtValue, type LoadPtOptions } from './io/pt.js';
 export { stateDictFromModule, collectTensors } from './io/state-dict.js';
+export { writeFileAtomic } from './io/atomic.js';

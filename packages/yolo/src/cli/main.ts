@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 // tsyolo: the command line, with yolov5's flags (train.py → tsyolo train, …).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { runInfo } from './info.js';
-
-function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
-  return n;
-}
+import { int } from './parse.js';
+import { trainCommand } from './train.js';
+import { dataCommand } from './data.js';
 
 const program = new Command('tsyolo').description('YOLOv5 in TypeScript on libtorch').showHelpAfterError();
 
@@ -20,6 +17,9 @@ program
   .option('--img, --imgsz <px>', 'image size for GFLOPs', int, 640)
   .option('--json', 'print a JSON summary as the last line')
   .action((o: { cfg?: string; weights?: string; nc?: number; img: number; json?: boolean }) => runInfo(o));
+
+program.addCommand(trainCommand());
+program.addCommand(dataCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`tsyolo: ${(e as Error).message}`);

@@ -13,9 +13,12 @@ export function interp(x: number, xp: readonly number[], fp: readonly number[]):
   return fp[fp.length - 1];
 }
 
-/** Linear decay from 1 to lrf over `epochs` (yolov5: (1 − x/(epochs−1))·(1 − lrf) + lrf). */
+/**
+ * Linear decay from 1 towards lrf: (1 − x/epochs)·(1 − lrf) + lrf, as yolov5 v7.0 (the fixture
+ * checkpoint's lr after one step of 100 epochs is 0.01·lf(1) = 0.009901).
+ */
 export function linearLr(epochs: number, lrf: number): (epoch: number) => number {
-  return (x) => (1 - x / (epochs - 1)) * (1 - lrf) + lrf;
+  return (x) => (1 - x / epochs) * (1 - lrf) + lrf;
 }
 
 /** One-cycle cosine from 1 to lrf over `epochs` ((1 − cos(x·π/epochs))/2·(lrf − 1) + 1). */

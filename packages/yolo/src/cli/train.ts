@@ -1,0 +1,90 @@
+// tsyolo train: yolov5 train.py's flags.
+import { Command, Option } from 'commander';
+import { train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
+import { emitJson } from './output.js';
+import { int, float, ints, intsDefault } from './parse.js';
+
+export function trainCommand(): Command {
+  const d = trainDefaults;
+  return new Command('train')
+    .description('train a detector (yolov5 train.py)')
+    .option('--weights <path>', 'initial weights (transfer learning)', d.weights)
+    .option('--cfg <yaml>', 'model config, e.g. yolov5s.yaml', d.cfg)
+    .option('--data <yaml>', 'dataset data.yaml')
+    .option('--hyp <yaml>', 'hyperparameters', d.hyp)
+    .option('--epochs <n>', 'total training epochs', int, d.epochs)
+    .option('--batch-size <n>', 'total batch size', int, d.batchSize)
+    .option('--imgsz, --img <px>', 'train/val image size', int, d.imgsz)
+    .addOption(new Option('--img-size <px>', 'same as --imgsz').argParser(int).hideHelp())
+    .option('--rect', 'rectangular training')
+    .option('--resume [path]', 'resume the newest run, or the given checkpoint (with --epochs N to extend)')
+    .option('--nosave', 'only save the final checkpoint')
+    .option('--noval', 'only validate the final epoch')
+    .option('--noautoanchor', 'disable AutoAnchor')
+    .option('--noplots', 'save no plot files')
+    .addOption(new Option('--cache [type]', 'cache images in "ram"').choices(['ram', 'disk']).preset('ram'))
+    .option('--image-weights', 'weighted image selection for training')
+    .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1,2,3)', d.device)
+    .option('--multi-scale', 'vary img-size +/- 50%')
+    .option('--single-cls', 'train multi-class data as single-class')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['SGD', 'Adam', 'AdamW']).default(d.optimizer))
+    .option('--workers <n>', 'max dataloader workers', int, d.workers)
+    .option('--project <dir>', 'save to project/name', d.project)
+    .option('--name <name>', 'save to project/name', d.name)
+    .option('--exist-ok', 'existing project/name ok, do not increment')
+    .option('--cos-lr', 'cosine LR scheduler')
+    .option('--label-smoothing <eps>', 'label smoothing epsilon', float, d.labelSmoothing)
+    .option('--patience <n>', 'EarlyStopping patience (epochs without improvement)', int, d.patience)
+    .option('--freeze <layers...>', 'freeze layers: backbone=10, first3=0 1 2', ints, intsDefault(d.freeze))
+    .option('--unfreeze-at <epoch>', 'train the frozen layers again from this epoch', int, d.unfreezeAt)
+    .option('--save-period <n>', 'save a checkpoint every n epochs', int, d.savePeriod)
+    .option('--seed <n>', 'global training seed', int, d.seed)
+    .option('--quiet', 'no progress bars')
+    .option('--json', 'print a JSON summary as the last line')
+    .action(async (o: Record<string, unknown>) => {
+      if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
+      if (o.cache === 'disk') console.log('--cache disk: images are cached in RAM instead');
+      const opts: Partial<TrainOptions> = {
+        weights: o.weights as string,
+        cfg: (o.cfg as string) || (o.weights ? '' : 'yolov5s.yaml'),
+        data: o.data as string,
+        hyp: o.hyp as string,
+        epochs: o.epochs as number,
+        batchSize: o.batchSize as number,
+        imgsz: (o.imgSize as number | undefined) ?? (o.img as number | undefined) ?? (o.imgsz as number),
+        rect: !!o.rect,
+        resume: (o.resume as boolean | string | undefined) ?? false,
+        nosave: !!o.nosave,
+        noval: !!o.noval,
+        noautoanchor: !!o.noautoanchor,
+        noplots: !!o.noplots,
+        cache: o.cache ? 'ram' : null,
+        imageWeights: !!o.imageWeights,
+        device: o.device as string,
+        multiScale: !!o.multiScale,
+        singleCls: !!o.singleCls,
+        optimizer: o.optimizer as TrainOptions['optimizer'],
+        workers: o.workers as number,
+        project: o.project as string,
+        name: o.name as string,
+        existOk: !!o.existOk,
+        cosLr: !!o.cosLr,
+        labelSmoothing: o.labelSmoothing as number,
+        patience: o.patience as number,
+        freeze: o.freeze as number[],
+        unfreezeAt: o.unfreezeAt as number,
+        savePeriod: o.savePeriod as number,
+        seed: o.seed as number,
+        verbose: !o.quiet,
+      };
+      if (o.resume) {
+        // on resume only the epochs (to extend) and workers are taken from the command line
+        const explicit = (k: string): boolean => process.argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
+        for (const k of Object.keys(opts) as (keyof TrainOptions)[]) if (k !== 'resume' && k !== 'verbose') delete opts[k];
+        if (explicit('epochs')) opts.epochs = o.epochs as number;
+        if (explicit('workers')) opts.workers = o.workers as number;
+      }
+      const r = await train(opts);
+      if (o.json) emitJson({ command: 'train', ...r });
+    });
+}

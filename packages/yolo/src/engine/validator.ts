@@ -1,0 +1,163 @@
+// Validation as yolov5's val.py computes it: multi-label NMS at conf 0.001 / IoU 0.6, boxes
+// mapped back to the original images, matching at IoU 0.50:0.05:0.95, AP per class, P/R at
+// the best mean-F1 confidence, optional losses on the raw outputs, per-image timing.
+import { cat, fromTypedArray, inferenceMode, noGrad, tensor, tidy, type Tensor } from '@tsyolo/torch';
+import type { DetectionModel } from '../models/model.js';
+import { nonMaxSuppression } from '../boxes/nms.js';
+import { scaleBoxes, xywh2xyxy } from '../boxes/convert.js';
+import { apPerClass, processBatch, type ApPerClassResult } from '../metrics/ap.js';
+import type { ComputeLoss } from '../loss/compute-loss.js';
+import type { DataLoader } from '../data/loader.js';
+
+export interface ValOptions {
+  confThres?: number;
+  iouThres?: number;
+  maxDet?: number;
+  singleCls?: boolean;
+  /** also compute the training loss on the validation set (trainer) */
+  computeLoss?: ComputeLoss | null;
+  /** called with each batch's images, targets (pixels) and predictions (for plots, --save-txt, --save-json) */
+  onBatch?: (b: { images: Tensor; targets: Tensor; preds: Tensor[]; paths: string[]; shapes: [number, number][]; batchIndex: number }) => void;
+  epoch?: number;
+}
+
+export interface ValResult {
+  mp: number;
+  mr: number;
+  map50: number;
+  map: number;
+  /** box, obj, cls losses averaged over batches (zeros without computeLoss) */
+  losses: [number, number, number];
+  /** per class mAP50-95 (classes without labels: the overall mAP, as yolov5) */
+  maps: Float64Array;
+  /** labels per class */
+  nt: Int32Array;
+  seen: number;
+  /** ms per image: pre-process, inference, NMS */
+  speed: { pre: number; inference: number; nms: number };
+  ap: ApPerClassResult | null;
+}
+
+export async function validate(model: DetectionModel, loader: DataLoader, opts: ValOptions = {}): Promise<ValResult> {
+  const nc = model.nc;
+  const confThres = opts.confThres ?? 0.001;
+  const iouThres = opts.iouThres ?? 0.6;
+  const maxDet = opts.maxDet ?? 300;
+  const training = model.training;
+  model.eval();
+  const correct: Uint8Array[] = [];
+  const confs: Float32Array[] = [];
+  const pcls: Float32Array[] = [];
+  const tcls: Float32Array[] = [];
+  const loss = [0, 0, 0];
+  let seen = 0;
+  let nBatches = 0;
+  const t = { pre: 0, inference: 0, nms: 0 };
+  try {
+    for await (const batch of loader.epoch(opts.epoch ?? 0)) {
+      tidy(() => {
+        const t0 = performance.now();
+        const im = batch.images.float().div(255);
+        const [, , h, w] = im.shape;
+        const t1 = performance.now();
+        const { pred, raw } = noGrad(() => model.forwardBoth(im));
+        const t2 = performance.now();
+        if (opts.computeLoss) {
+          const items = noGrad(() => opts.computeLoss!.call(raw, batch.targets).items.toArray());
+          for (let k = 0; k < 3; k++) loss[k] += items[k];
+        }
+        const targets = batch.targets.mul(tensor([1, 1, w, h, w, h]));
+        const t3 = performance.now();
+        const preds = inferenceMode(() => nonMaxSuppression(pred, { confThres, iouThres, multiLabel: true, agnostic: opts.singleCls ?? false, maxDet }));
+        const t4 = performance.now();
+        t.pre += t1 - t0;
+        t.inference += t2 - t1;
+        t.nms += t4 - t3;
+        const imgIdx = targets.shape[0] ? (targets.index(':', 0).toArray() as number[]) : [];
+        preds.forEach((p, si) => {
+          seen++;
+          const rows = imgIdx.map((v, i) => (v === si ? i : -1)).filter((i) => i >= 0);
+          const labels = rows.length ? targets.index(tensor(rows, { dtype: 'int64' })).index(':', '1:') : null;
+          const nl = rows.length;
+          const npr = p.shape[0];
+          const [shape0, ratioPad] = batch.shapes[si];
+          if (nl) tcls.push(Float32Array.from(labels!.index(':', 0).toArray()));
+          if (npr === 0) return;
+          if (opts.singleCls) p.index(':', 5).fill_(0);
+          let corr = new Uint8Array(npr * 10);
+          if (nl) {
+            const predn = p.clone();
+            predn.index(':', ':4').copy_(scaleBoxes([h, w], p.index(':', ':4'), shape0, ratioPad));
+            const tbox = scaleBoxes([h, w], xywh2xyxy(labels!.index(':', '1:5')), shape0, ratioPad);
+            const labelsn = cat([labels!.index(':', '0:1'), tbox], 1);
+            corr = processBatch(predn, labelsn).toTypedArray() as Uint8Array;
+          }
+          correct.push(corr);
+          confs.push(Float32Array.from(p.index(':', 4).toTypedArray() as Float32Array));
+          pcls.push(Float32Array.from(p.index(':', 5).toTypedArray() as Float32Array));
+        });
+        opts.onBatch?.({ images: batch.images, targets, preds, paths: batch.paths, shapes: batch.shapes.map((s) => s[0]), batchIndex: nBatches });
+        nBatches++;
+      });
+      batch.images.dispose();
+      batch.targets.dispose();
+    }
+  } finally {
+    model.train(training);
+  }
+  return summarize(nc, correct, confs, pcls, tcls, loss, nBatches, seen, t);
+}
+
+function concat<T extends Float32Array | Uint8Array>(parts: T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+}
+
+function summarize(
+  nc: number,
+  correct: Uint8Array[],
+  confs: Float32Array[],
+  pcls: Float32Array[],
+  tcls: Float32Array[],
+  loss: number[],
+  nBatches: number,
+  seen: number,
+  t: { pre: number; inference: number; nms: number },
+): ValResult {
+  const tp = concat(correct, (n) => new Uint8Array(n));
+  const conf = concat(confs, (n) => new Float32Array(n));
+  const pc = concat(pcls, (n) => new Float32Array(n));
+  const tc = concat(tcls, (n) => new Float32Array(n));
+  const nt = new Int32Array(nc);
+  for (const c of tc) nt[c]++;
+  let res: ValResult['ap'] = null;
+  let mp = 0;
+  let mr = 0;
+  let map50 = 0;
+  let map = 0;
+  if (conf.length && tp.some((v) => v)) {
+    const n = conf.length;
+    res = tidy(() => apPerClass(fromTypedArray(tp, [n, 10], 'bool'), conf, pc, tc));
+    ({ mp, mr, map50, map } = res);
+  }
+  const maps = new Float64Array(nc).fill(map);
+  if (res) res.apClass.forEach((c, i) => (maps[c] = res!.apMean[i]));
+  const per = (v: number): number => (seen ? v / seen : 0);
+  return {
+    mp,
+    mr,
+    map50,
+    map,
+    losses: loss.map((v) => (nBatches ? v / nBatches : 0)) as [number, number, number],
+    maps,
+    nt,
+    seen,
+    speed: { pre: per(t.pre), inference: per(t.inference), nms: per(t.nms) },
+    ap: res,
+  };
+}
