@@ -31,7 +31,7 @@ test: build
 	node --test --test-concurrency=1 $(TESTS)
 
 demo: build
-	node scripts/demo.mjs
+	scripts/demo.sh
 
 bench: build
 	npm run bench -- $(or $(NAME),tensor)

@@ -3,14 +3,18 @@ import { getNumThreads } from '@tsyolo/torch';
 import { benchTensor } from './tensor.js';
 import { benchMemory, memoryChild } from './memory.js';
 import { benchModels } from './models.js';
+import { benchTrainStep } from './train.js';
+import { benchLoader } from './loader.js';
 
 const [name = 'tensor', ...args] = process.argv.slice(2);
 const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v, i, a) => a.indexOf(v) === i);
 
-const benches: Record<string, () => void> = {
+const benches: Record<string, () => void | Promise<void>> = {
   tensor: () => benchTensor(threads),
   memory: () => benchMemory(Number(args[0]) || 2000),
   models: () => benchModels(threads),
+  train: () => benchTrainStep(threads),
+  loader: () => benchLoader(args.length ? args.map(Number) : [0, 1, 2]),
   'memory-child': () => memoryChild(Number(args[0]) || 2000),
 };
 
@@ -19,4 +23,4 @@ if (!fn) {
   console.error(`unknown benchmark '${name}'; available: ${Object.keys(benches).filter((b) => !b.endsWith('-child')).join(', ')}`);
   process.exit(2);
 }
-fn();
+await fn();

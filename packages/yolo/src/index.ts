@@ -21,3 +21,18 @@ export { loadMosaic, buildMosaic, type MosaicSource, type MosaicOptions, type Mo
 export { mixup, blendImages, randomBeta, randomGamma, randomNormal } from './data/augment/mixup.js';
 export { xywhn2xyxyRows, xyxy2xywhnRows, clipBoxRows, concatRows } from './data/augment/labels.js';
 export { checkAnchors, kmeanAnchors, anchorMetric, labelSizes, type CheckAnchorsOptions, type CheckAnchorsResult, type KmeanAnchorsOptions } from './data/autoanchor.js';
+export { Detector, type Detection, type DetectOptions, type DetectResult } from './detect/detector.js';
+export { train, trainDefaults, type TrainOptions, type TrainResult } from './engine/trainer.js';
+export { validate, type ValOptions, type ValResult } from './engine/validator.js';
+export { smartOptimizer, splitParams, type OptimizerName } from './engine/optimizer.js';
+export { ModelEMA, cloneModel } from './engine/ema.js';
+export { createDataset, rectBatchShapes, type Dataset, type DatasetOptions } from './data/dataset.js';
+export { DataLoader, collate, type Batch, type LoaderOptions } from './data/loader.js';
+export type { DatasetSpec, Sample } from './data/sample.js';
+export { SummaryWriter, readEvents, parseEvents, encodeEvent, decodeEvent, eventFileName, EVENT_FILE_VERSION, TFRecordError, crc32c, maskedCrc32c, encodeTFRecord, iterTFRecords, type TFRecord, type SummaryWriterOptions, type TensorBoardEvent, type ScalarValue } from './engine/tensorboard.js';
+export { forwardAugment, scaleImg, descalePred, clipAugmented, TTA_SCALES, TTA_FLIPS, type AugmentableModel } from './detect/tta.js';
+export { Ensemble } from './detect/ensemble.js';
+export { prune, type PruneResult, type PruneLayer } from './models/prune.js';
+export { type ValBatch, type ValModel } from './engine/validator.js';
+export { plotResults, plotLabels, plotImages, labelsToBoxes, predsToBoxes, plotPrCurve, plotMcCurve, plotConfusionMatrix, type ImageBoxes, type PlotImagesOptions } from './plots/index.js';
+export { exportOnnx, exportOnnxDetailed, checkOnnx, formatCheck, verifyOnnx, formatVerify, writeWts, readWts, parseWts, encodeWts, wtsTensors, OP_TABLE as ONNX_OP_TABLE, type OnnxExportOptions, type OnnxExportInfo, type OnnxCheckReport, type VerifyOptions as OnnxVerifyOptions, type VerifyReport as OnnxVerifyReport, type WtsOptions } from './export/index.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors, tidy } from '@tsyolo/torch';
@@ -127,4 +127,28 @@ test('--freeze keeps the frozen parameters bit-identical; --unfreeze-at trains t
     assert.ok(!u.get('model.model.0.conv.weight')!.equal(a.get('model.model.0.conv.weight')!.float()), 'unfrozen layer 0 trained');
     assert.ok(!f.get('model.model.24.m.0.weight')!.equal(a.get('model.model.24.m.0.weight')!.float()), 'unfrozen head trained');
   });
+});
+
+test('SIGTERM: the run stops after the current batch, strips last/best to FP16 and keeps the resumable state', async () => {
+  const save = join(dir, 'runs', 'term');
+  const child = spawn(process.execPath, [cli, ...base('term'), '--epochs', '50'], { env, stdio: 'ignore' });
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (existsSync(join(save, 'weights/last.safetensors'))) {
+        clearInterval(timer);
+        child.kill('SIGTERM');
+        resolve();
+      }
+    }, 50);
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  assert.equal(code, 130);
+  tidy(() => {
+    const last = loadSafetensors(join(save, 'weights/last.safetensors'));
+    assert.equal(last.tensors.get('model.model.0.conv.weight')!.dtype, 'float16');
+    assert.ok(![...last.tensors.keys()].some((k) => k.startsWith('optimizer.')));
+    assert.ok(existsSync(join(save, 'weights/resume.safetensors')));
+  });
+  // TensorBoard events were written
+  assert.ok(readdirSync(save).some((f) => f.startsWith('events.out.tfevents.')));
 });

@@ -5,6 +5,10 @@ import { runInfo } from './info.js';
 import { int } from './parse.js';
 import { trainCommand } from './train.js';
 import { dataCommand } from './data.js';
+import { detectCommand } from './detect.js';
+import { valCommand } from './val.js';
+import { pruneCommand } from './prune.js';
+import { exportCommand } from './export.js';
 
 const program = new Command('tsyolo').description('YOLOv5 in TypeScript on libtorch').showHelpAfterError();
 
@@ -20,6 +24,10 @@ program
 
 program.addCommand(trainCommand());
 program.addCommand(dataCommand());
+program.addCommand(valCommand());
+program.addCommand(detectCommand());
+program.addCommand(pruneCommand());
+program.addCommand(exportCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`tsyolo: ${(e as Error).message}`);

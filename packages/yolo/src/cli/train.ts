@@ -86,5 +86,8 @@ export function trainCommand(): Command {
       }
       const r = await train(opts);
       if (o.json) emitJson({ command: 'train', ...r });
+      // interrupted: 130 as shells expect after Ctrl-C; a NaN/inf loss is an error
+      if (r.stoppedBy === 'signal') process.exitCode = 130;
+      if (r.stoppedBy === 'nan') process.exitCode = 1;
     });
 }

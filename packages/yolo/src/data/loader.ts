@@ -96,6 +96,11 @@ export class DataLoader {
     }
   }
 
+  /** Per-image sampling weights for the next epochs (--image-weights), or null for uniform. */
+  setImageWeights(w: Float64Array | null): void {
+    this.opts.imageWeights = w;
+  }
+
   get size(): number {
     return this.spec.files.length;
   }

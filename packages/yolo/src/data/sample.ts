@@ -58,7 +58,8 @@ export async function loadImage(spec: DatasetSpec, i: number): Promise<Loaded> {
   const path = spec.files[i];
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    decoded = await sharp(path, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    // ignoreIcc: pixels as stored (as cv2 reads them), so training and detection see the same values
+    decoded = await sharp(path, { failOn: 'error', ignoreIcc: true }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new Error(`${path}: cannot decode image: ${(e as Error).message}`);
   }

@@ -22,7 +22,9 @@ import { ModelEMA } from './ema.js';
 import { EarlyStopping } from './early-stop.js';
 import { validate, type ValResult } from './validator.js';
 import { checkImgSize, incrementPath } from './paths.js';
-import { appendResults } from './results.js';
+import { appendResults, RESULT_KEYS } from './results.js';
+import { SummaryWriter } from './tensorboard.js';
+import { labelsToBoxes, plotImages, plotLabels, plotMcCurve, plotPrCurve, plotResults } from '../plots/index.js';
 import { isTrainingCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint, writeStripped, type TrainState } from './state.js';
 import { EpochProgress } from './progress.js';
 
@@ -129,6 +131,24 @@ export function latestRun(project = 'runs/train'): string {
   }
   if (!best) throw new Error(`--resume: no resumable checkpoint under ${project}/*/weights/`);
   return best[1];
+}
+
+/** Inverse class frequencies, normalised to sum 1 (yolov5's labels_to_class_weights). */
+export function classWeights(labels: readonly Float32Array[], nc: number): Float64Array {
+  const counts = new Float64Array(nc);
+  for (const l of labels) for (let i = 0; i < l.length; i += 5) counts[l[i]]++;
+  const w = counts.map((c) => 1 / (c === 0 ? 1 : c));
+  const s = w.reduce((a, b) => a + b, 0);
+  return w.map((v) => v / s);
+}
+
+/** Per-image weights: the sum of its labels' class weights (yolov5's labels_to_image_weights). */
+export function imageWeights(labels: readonly Float32Array[], classW: Float64Array): Float64Array {
+  return Float64Array.from(labels, (l) => {
+    let s = 0;
+    for (let i = 0; i < l.length; i += 5) s += classW[l[i]];
+    return s;
+  });
 }
 
 function freezePrefixes(freeze: number[]): string[] {
@@ -257,6 +277,7 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
   const valLoader = new DataLoader(valSet.spec, { batchSize: o.batchSize * 2, workers: Math.min(o.workers, 2), shuffle: false, seed: o.seed });
 
   if (!resumed) {
+    if (!o.noplots) await plotLabels(allLabels, names, join(saveDir, 'labels.jpg'));
     if (!o.noautoanchor) await autoAnchor(model, trainSet.spec.shapes, trainSet.spec.labels, hyp.anchor_t, imgsz, o.seed, log);
     roundToHalf(model);
   }
@@ -284,6 +305,10 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // TensorBoard: `tensorboard --logdir runs/train` shows losses, metrics and learning rates
+  const tb = new SummaryWriter(saveDir);
+  const cw = classWeights(trainSet.spec.labels, nc);
+  let maps = new Float64Array(nc);
   let lastVal: ValResult | null = null;
   let lastMloss = [0, 0, 0];
   let lastEpoch = startEpoch - 1;
@@ -296,6 +321,11 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
         log(`epoch ${epoch}: unfreezing ${frozen.length} layers`);
       }
       model.train();
+      if (o.imageWeights) {
+        // classes with a low mAP are drawn more often: cw·(1 − mAP)² / nc
+        const w = cw.map((c, k) => (c * (1 - maps[k]) ** 2) / nc);
+        trainLoader.setImageWeights(imageWeights(trainSet.spec.labels, w));
+      }
       const mloss = [0, 0, 0];
       optimizer.zeroGrad();
       const bar = new EpochProgress(epoch, o.epochs, nb, o.verbose);
@@ -338,6 +368,10 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
           for (let k = 0; k < 3; k++) mloss[k] = (mloss[k] * i + it[k]) / (i + 1);
           bar.update(i, mloss, batch.targets.shape[0], imgs.shape[3]);
         });
+        if (!o.noplots && epoch === startEpoch && i < 3) {
+          const [bs, , h, w] = batch.images.shape;
+          await plotImages(batch.images.toTypedArray() as Uint8Array, bs, h, w, labelsToBoxes(batch.targets.toArray(), bs, h, w), batch.paths, names, join(saveDir, `train_batch${i}.jpg`));
+        }
         images += batch.images.shape[0];
         batch.images.dispose();
         batch.targets.dispose();
@@ -360,13 +394,17 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
       const finalEpoch = epoch + 1 === o.epochs || stopper.possibleStop;
       if (!o.noval || finalEpoch) {
         lastVal = await validate(ema.ema, valLoader, { computeLoss, singleCls: o.singleCls });
+        maps = lastVal.maps;
         log(formatVal(lastVal));
       }
       const v = lastVal;
       const fi = v ? fitness(v.mp, v.mr, v.map50, v.map) : 0;
       const stop = stopper.step(epoch, fi);
       if (fi > bestFitness) bestFitness = fi;
-      appendResults(join(saveDir, 'results.csv'), epoch, [...mloss, v?.mp ?? 0, v?.mr ?? 0, v?.map50 ?? 0, v?.map ?? 0, ...(v?.losses ?? [0, 0, 0]), ...lrs]);
+      const row = [...mloss, v?.mp ?? 0, v?.mr ?? 0, v?.map50 ?? 0, v?.map ?? 0, ...(v?.losses ?? [0, 0, 0]), ...lrs];
+      appendResults(join(saveDir, 'results.csv'), epoch, row);
+      RESULT_KEYS.forEach((k, j) => tb.addScalar(k, row[j], epoch));
+      tb.flush();
       lastMloss = mloss;
       lastEpoch = epoch;
       if (!o.nosave || finalEpoch) {
@@ -392,6 +430,7 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    tb.close();
     await trainLoader.close();
     await valLoader.close();
   }
@@ -406,6 +445,17 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
     lastBytes = writeStripped(lastPath, ema.ema, { bestFitness, extra: { epoch: lastEpoch } });
   }
   if (existsSync(bestPath)) bestBytes = statSync(bestPath).size;
+  if (!o.noplots && existsSync(join(saveDir, 'results.csv'))) {
+    await plotResults(join(saveDir, 'results.csv'));
+    const ap = lastVal?.ap;
+    if (ap) {
+      const cls = Array.from(ap.apClass, (c) => names[c] ?? String(c));
+      await plotPrCurve(ap.px, ap.py, ap.ap50, cls, join(saveDir, 'PR_curve.png'));
+      await plotMcCurve(ap.px, ap.f1Curve, cls, join(saveDir, 'F1_curve.png'), 'F1');
+      await plotMcCurve(ap.px, ap.pCurve, cls, join(saveDir, 'P_curve.png'), 'Precision');
+      await plotMcCurve(ap.px, ap.rCurve, cls, join(saveDir, 'R_curve.png'), 'Recall');
+    }
+  }
   const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
   const fullBytes = resumeFile ? statSync(resumeFile).size : 0;
   log(`\n${lastEpoch - startEpoch + 1} epochs completed in ${((performance.now() - tTrain) / 3600000).toFixed(3)} hours (${stoppedBy}).`);

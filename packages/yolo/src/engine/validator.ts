@@ -4,10 +4,12 @@
 import { cat, fromTypedArray, inferenceMode, noGrad, tensor, tidy, type Tensor } from '@tsyolo/torch';
 import type { DetectionModel } from '../models/model.js';
 import { nonMaxSuppression } from '../boxes/nms.js';
-import { scaleBoxes, xywh2xyxy } from '../boxes/convert.js';
+import { scaleBoxes, xywh2xyxy, type RatioPad } from '../boxes/convert.js';
 import { apPerClass, processBatch, type ApPerClassResult } from '../metrics/ap.js';
 import type { ComputeLoss } from '../loss/compute-loss.js';
 import type { DataLoader } from '../data/loader.js';
+import { Ensemble } from '../detect/ensemble.js';
+import { forwardAugment } from '../detect/tta.js';
 
 export interface ValOptions {
   confThres?: number;
@@ -16,10 +18,33 @@ export interface ValOptions {
   singleCls?: boolean;
   /** also compute the training loss on the validation set (trainer) */
   computeLoss?: ComputeLoss | null;
-  /** called with each batch's images, targets (pixels) and predictions (for plots, --save-txt, --save-json) */
-  onBatch?: (b: { images: Tensor; targets: Tensor; preds: Tensor[]; paths: string[]; shapes: [number, number][]; batchIndex: number }) => void;
+  /** test-time augmentation (yolov5's --augment): predictions from forwardAugment; no losses then */
+  augment?: boolean;
+  /**
+   * called with each batch's images, targets (pixels) and predictions (per image n×6 in letterboxed
+   * pixels), the original [h0, w0] per image and the letterbox [[ratio_h, ratio_w], [pad_w, pad_h]]
+   * that scaleBoxes takes to map boxes back (for plots, --save-txt, --save-json)
+   */
+  onBatch?: (b: ValBatch) => void;
   epoch?: number;
 }
+
+export interface ValBatch {
+  /** (bs, 3, h, w) uint8 */
+  images: Tensor;
+  /** (n, 6) image index, class, x, y, w, h in letterboxed pixels */
+  targets: Tensor;
+  preds: Tensor[];
+  paths: string[];
+  /** original [h0, w0] per image */
+  shapes: [number, number][];
+  /** letterbox [[ratio_h, ratio_w], [pad_w, pad_h]] per image (scaleBoxes' ratioPad) */
+  ratioPads: RatioPad[];
+  batchIndex: number;
+}
+
+/** A model the validator runs: a DetectionModel, or an Ensemble of them (predictions only, no loss). */
+export type ValModel = DetectionModel | Ensemble;
 
 export interface ValResult {
   mp: number;
@@ -38,7 +63,7 @@ export interface ValResult {
   ap: ApPerClassResult | null;
 }
 
-export async function validate(model: DetectionModel, loader: DataLoader, opts: ValOptions = {}): Promise<ValResult> {
+export async function validate(model: ValModel, loader: DataLoader, opts: ValOptions = {}): Promise<ValResult> {
   const nc = model.nc;
   const confThres = opts.confThres ?? 0.001;
   const iouThres = opts.iouThres ?? 0.6;
@@ -60,9 +85,11 @@ export async function validate(model: DetectionModel, loader: DataLoader, opts: 
         const im = batch.images.float().div(255);
         const [, , h, w] = im.shape;
         const t1 = performance.now();
-        const { pred, raw } = noGrad(() => model.forwardBoth(im));
+        const { pred, raw } = noGrad((): { pred: Tensor; raw: Tensor[] | null } =>
+          opts.augment ? { pred: model instanceof Ensemble ? model.predict(im, true) : forwardAugment(model, im), raw: null } : model.forwardBoth(im),
+        );
         const t2 = performance.now();
-        if (opts.computeLoss) {
+        if (opts.computeLoss && raw) {
           const items = noGrad(() => opts.computeLoss!.call(raw, batch.targets).items.toArray());
           for (let k = 0; k < 3; k++) loss[k] += items[k];
         }
@@ -96,7 +123,7 @@ export async function validate(model: DetectionModel, loader: DataLoader, opts: 
           confs.push(Float32Array.from(p.index(':', 4).toTypedArray() as Float32Array));
           pcls.push(Float32Array.from(p.index(':', 5).toTypedArray() as Float32Array));
         });
-        opts.onBatch?.({ images: batch.images, targets, preds, paths: batch.paths, shapes: batch.shapes.map((s) => s[0]), batchIndex: nBatches });
+        opts.onBatch?.({ images: batch.images, targets, preds, paths: batch.paths, shapes: batch.shapes.map((s) => s[0]), ratioPads: batch.shapes.map((s) => s[1]), batchIndex: nBatches });
         nBatches++;
       });
       batch.images.dispose();

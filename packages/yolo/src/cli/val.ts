@@ -1,0 +1,248 @@
+// tsyolo val: val.py's flags — P, R, mAP50, mAP50-95 (per class with --verbose) and the speed line;
+// --save-txt/--save-conf labels, --save-json COCO results (evaluated with cocoEval when the dataset has
+// COCO ground truth), --augment (TTA), several --weights (an ensemble), --task speed.
+import { Command } from 'commander';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { tidy, writeFileAtomic } from '@tsyolo/torch';
+import { loadDataConfig, type DataConfig } from '../data/config.js';
+import { loadHyp } from '../data/hyp.js';
+import { createDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { loadModel } from '../models/weights.js';
+import type { DetectionModel } from '../models/model.js';
+import { validate, type ValBatch, type ValResult } from '../engine/validator.js';
+import { checkImgSize, incrementPath } from '../engine/paths.js';
+import { scaleBoxes, xyxy2xywh } from '../boxes/convert.js';
+import { cocoEval, type CocoDetection } from '../metrics/coco.js';
+import { Ensemble } from '../detect/ensemble.js';
+import { emitJson } from './output.js';
+import { float, int } from './parse.js';
+
+/** Python's '%g' (6 significant digits, exponent form below 1e-4 or from 1e6). */
+export function formatG(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const exp = Number(x.toExponential(5).split('e')[1]);
+  if (exp < -4 || exp >= 6) {
+    const [m, e] = x.toExponential(5).split('e');
+    const mant = m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m;
+    const en = Number(e);
+    return `${mant}e${en < 0 ? '-' : '+'}${String(Math.abs(en)).padStart(2, '0')}`;
+  }
+  const s = x.toFixed(Math.max(0, 5 - exp));
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/** Python's round(x, nd): the exact binary value rounded to nd decimals, exact ties to even. */
+export function pyRound(x: number, nd: number): number {
+  if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return x;
+  const exact = x.toFixed(100); // toFixed works on the exact value of x
+  const dot = exact.indexOf('.');
+  const rest = exact.slice(dot + 1 + nd);
+  if (/^50*$/.test(rest)) {
+    // an exact tie: keep the truncated value when its last digit is even, else step away from zero
+    const trunc = exact.slice(0, dot + 1 + nd);
+    const last = Number(trunc[trunc.length - 1] === '.' ? trunc[trunc.length - 2] : trunc[trunc.length - 1]);
+    const t = Number(trunc);
+    return last % 2 === 0 ? t : Number((t + Math.sign(x) * 10 ** -nd).toFixed(nd));
+  }
+  return Number(x.toFixed(nd));
+}
+
+/** yolov5 COCO image ids: int(stem) when the stem is numeric, else the stem. */
+export function cocoImageId(path: string): number | string {
+  const stem = basename(path, extname(path));
+  return /^\d+$/.test(stem) ? Number(stem) : stem;
+}
+
+/** The dataset's COCO ground-truth json: data.yaml `coco_json` (relative to the dataset root), else annotations/instances_val.json. */
+export function findCocoJson(data: DataConfig): string | null {
+  let doc: unknown = null;
+  try {
+    doc = parseYaml(readFileSync(data.file, 'utf8'));
+  } catch {
+    doc = null;
+  }
+  const key = doc && typeof doc === 'object' ? (doc as Record<string, unknown>).coco_json : undefined;
+  if (typeof key === 'string' && key) {
+    const p = isAbsolute(key) ? key : resolve(data.root, key);
+    if (!existsSync(p)) throw new Error(`${data.file}: coco_json ${p} not found`);
+    return p;
+  }
+  const p = join(data.root, 'annotations', 'instances_val.json');
+  return existsSync(p) ? p : null;
+}
+
+function formatRow(name: string, seen: number, instances: number, vals: number[]): string {
+  return `${name.padStart(22)}${String(seen).padStart(11)}${String(instances).padStart(11)}${vals.map((x) => x.toFixed(3).padStart(11)).join('')}`;
+}
+
+export function valCommand(): Command {
+  return new Command('val')
+    .description('validate a model on a dataset (yolov5 val.py)')
+    .requiredOption('--data <yaml>', 'dataset data.yaml')
+    .requiredOption('--weights <files...>', 'model weights (several: an ensemble)')
+    .option('--batch-size <n>', 'batch size', int, 32)
+    .option('--imgsz, --img <px>', 'inference size', int, 640)
+    .option('--conf-thres <t>', 'confidence threshold', float, 0.001)
+    .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.6)
+    .option('--max-det <n>', 'maximum detections per image', int, 300)
+    .option('--task <task>', 'train, val, test or speed', 'val')
+    .option('--device <d>', 'cpu or cuda device', '')
+    .option('--workers <n>', 'dataloader workers', int, 2)
+    .option('--single-cls', 'treat as single-class dataset')
+    .option('--augment', 'augmented inference (TTA)')
+    .option('--verbose', 'report mAP by class')
+    .option('--save-txt', 'save results to labels/*.txt')
+    .option('--save-conf', 'save confidences in --save-txt labels')
+    .option('--save-json', 'save a COCO-JSON results file (and evaluate it when the dataset has COCO ground truth)')
+    .option('--project <dir>', 'save to project/name', 'runs/val')
+    .option('--name <name>', 'save to project/name', 'exp')
+    .option('--exist-ok', 'existing project/name ok, do not increment')
+    .option('--json', 'print a JSON summary as the last line')
+    .action(async (o: Record<string, unknown>) => {
+      const t0 = performance.now();
+      if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device as string}: this build runs on the CPU; use --device cpu`);
+      let task = o.task as string;
+      if (!['train', 'val', 'test', 'speed'].includes(task)) throw new Error(`--task ${task}: expected train, val, test or speed`);
+      let confThres = o.confThres as number;
+      let iouThres = o.iouThres as number;
+      let saveJson = !!o.saveJson;
+      if (task === 'speed') {
+        // val.py --task speed: a timing run on the val split at detect.py's thresholds, no JSON
+        [confThres, iouThres, saveJson] = [0.25, 0.45, false];
+        task = 'val';
+      }
+      const data = loadDataConfig(o.data as string);
+      const weights = o.weights as string[];
+      const models: DetectionModel[] = [];
+      try {
+        for (const w of weights) models.push(loadModel(w).fuse().eval());
+      } catch (e) {
+        for (const m of models) m.dispose();
+        throw e;
+      }
+      const model = models.length === 1 ? models[0] : new Ensemble(models);
+      if (models.length > 1) console.log(`Ensemble created with ${weights.join(', ')}`);
+      const names = models[0].names;
+      try {
+        const gs = Math.max(Math.max(...models.flatMap((m) => m.stride)), 32);
+        const imgsz = checkImgSize(o.img as number, gs, 0, console.log);
+        const sources = task === 'test' ? data.test : task === 'train' ? data.train : data.val;
+        if (!sources?.length) throw new Error(`${o.data as string}: no '${task}' split`);
+        if (!o.singleCls && model.nc !== data.nc) throw new Error(`${weights.join(', ')} has ${model.nc} classes, ${o.data as string} has ${data.nc}`);
+        const saveDir = incrementPath(o.project as string, o.name as string, !!o.existOk);
+        const labelsDir = join(saveDir, 'labels');
+        if (o.saveTxt) mkdirSync(labelsDir, { recursive: true });
+
+        const jdict: (CocoDetection | (Omit<CocoDetection, 'image_id'> & { image_id: string }))[] = [];
+        const imageIds: (number | string)[] = [];
+        const onBatch = (b: ValBatch): void => {
+          const [, , h, w] = b.images.shape;
+          b.preds.forEach((p, si) => {
+            const path = b.paths[si];
+            imageIds.push(cocoImageId(path));
+            if (!p.shape[0] || (!o.saveTxt && !saveJson)) return;
+            const [h0, w0] = b.shapes[si];
+            tidy(() => {
+              const boxes = scaleBoxes([h, w], p.index(':', ':4'), [h0, w0], b.ratioPads[si]); // original-image xyxy
+              const xywh = xyxy2xywh(boxes);
+              const conf = p.index(':', 4).toArray();
+              const cls = p.index(':', 5).toArray();
+              if (o.saveTxt) {
+                const n = xywh.clone();
+                [w0, h0, w0, h0].forEach((v, i) => n.index(':', i).div_(v));
+                const v = n.toArray();
+                const lines = conf.map((c, i) => {
+                  const row = [cls[i], v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3], ...(o.saveConf ? [c] : [])];
+                  return row.map(formatG).join(' ');
+                });
+                writeFileAtomic(join(labelsDir, `${basename(path, extname(path))}.txt`), Buffer.from(`${lines.join('\n')}\n`, 'utf8'));
+              }
+              if (saveJson) {
+                const bb = xywh.clone();
+                bb.index(':', ':2').sub_(xywh.index(':', '2:4').div(2)); // xy centre → top-left
+                const v = bb.toArray();
+                const id = cocoImageId(path);
+                conf.forEach((c, i) => {
+                  jdict.push({ image_id: id as number, category_id: cls[i], bbox: [0, 1, 2, 3].map((k) => pyRound(v[4 * i + k], 3)), score: pyRound(c, 5) });
+                });
+              }
+            });
+          });
+        };
+
+        const ds = await createDataset(sources, { imgsz, augment: false, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: gs, batchSize: o.batchSize as number, nc: data.nc, rect: true, pad: 0.5, singleCls: !!o.singleCls, log: console.log, prefix: `${task}: ` });
+        const loader = new DataLoader(ds.spec, { batchSize: o.batchSize as number, workers: o.workers as number, shuffle: false, seed: 0 });
+        let r: ValResult;
+        try {
+          r = await validate(model, loader, { confThres, iouThres, maxDet: o.maxDet as number, singleCls: !!o.singleCls, augment: !!o.augment, onBatch });
+        } finally {
+          await loader.close();
+        }
+        const instances = r.nt.reduce((a, b) => a + b, 0);
+        console.log(`${'Class'.padStart(22)}${'Images'.padStart(11)}${'Instances'.padStart(11)}${'P'.padStart(11)}${'R'.padStart(11)}${'mAP50'.padStart(11)}${'mAP50-95'.padStart(11)}`);
+        console.log(formatRow('all', r.seen, instances, [r.mp, r.mr, r.map50, r.map]));
+        if (!instances) console.log(`WARNING: no labels found in ${task} set, can not compute metrics without labels`);
+        const perClass: Record<string, { p: number; r: number; map50: number; map: number; instances: number }> = {};
+        if (r.ap) {
+          r.ap.apClass.forEach((c, i) => {
+            const name = names[c] ?? String(c);
+            perClass[name] = { p: r.ap!.p[i], r: r.ap!.r[i], map50: r.ap!.ap50[i], map: r.ap!.apMean[i], instances: r.nt[c] };
+            if (o.verbose) console.log(formatRow(name, r.seen, r.nt[c], [r.ap!.p[i], r.ap!.r[i], r.ap!.ap50[i], r.ap!.apMean[i]]));
+          });
+        }
+        console.log(`Speed: ${r.speed.pre.toFixed(1)}ms pre-process, ${r.speed.inference.toFixed(1)}ms inference, ${r.speed.nms.toFixed(1)}ms NMS per image at shape (${o.batchSize as number}, 3, ${imgsz}, ${imgsz})`);
+
+        let predictionsJson: string | null = null;
+        let coco: { annotations: string; stats: number[] } | null = null;
+        let cocoError: string | null = null;
+        if (saveJson) {
+          const stem = basename(weights[0], extname(weights[0]));
+          predictionsJson = join(saveDir, `${stem}_predictions.json`);
+          writeFileAtomic(predictionsJson, Buffer.from(JSON.stringify(jdict), 'utf8'));
+          const anno = findCocoJson(data);
+          if (anno) {
+            console.log(`\nEvaluating COCO mAP... saving ${predictionsJson}...`);
+            try {
+              const bad = imageIds.filter((id) => typeof id !== 'number');
+              if (bad.length) throw new Error(`image file names must be numeric COCO image ids (e.g. ${String(bad[0])})`);
+              const res = cocoEval(anno, predictionsJson, { imgIds: imageIds as number[] });
+              console.log(res.summary);
+              coco = { annotations: anno, stats: res.stats };
+            } catch (e) {
+              cocoError = (e as Error).message;
+              console.log(`cocoEval unable to run: ${cocoError}`);
+            }
+          }
+        }
+        const nLabels = o.saveTxt ? readdirSync(labelsDir).filter((f) => f.endsWith('.txt')).length : 0;
+        console.log(`Results saved to ${saveDir}${o.saveTxt ? `\n${nLabels} labels saved to ${labelsDir}` : ''}`);
+        if (o.json) {
+          emitJson({
+            command: 'val',
+            task: o.task,
+            weights,
+            saveDir,
+            images: r.seen,
+            instances,
+            precision: r.mp,
+            recall: r.mr,
+            mAP50: r.map50,
+            mAP50_95: r.map,
+            perClass,
+            speedMs: r.speed,
+            labels: o.saveTxt ? labelsDir : null,
+            predictionsJson,
+            coco,
+            cocoError,
+            seconds: (performance.now() - t0) / 1000,
+          });
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}

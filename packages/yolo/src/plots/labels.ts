@@ -1,0 +1,67 @@
+// labels.jpg: the dataset's label statistics. Instances per class, the boxes drawn about a common
+// centre, box centres (x vs y) and box sizes (width vs height).
+import { classColor } from '../detect/annotate.js';
+import { axes, dots, num, saveSvg, svgDoc, text, type Box, type Tick } from './svg.js';
+
+/** Scatter plots draw at most this many points (an even stride through the labels). */
+export const MAX_SCATTER = 5000;
+/** Boxes drawn in the centred overlay. */
+export const MAX_OVERLAY = 2000;
+
+/**
+ * labels: all rows [cls, x, y, w, h] (normalised xywh) concatenated; names: class names (the
+ * histogram has one bar per name; without names, one per class index seen).
+ */
+export async function plotLabels(labels: Float32Array, names: string[], outJpg: string): Promise<void> {
+  const n = Math.floor(labels.length / 5);
+  const col = (j: number, idx: number[]) => idx.map((i) => labels[i * 5 + j]);
+  let nc = names.length;
+  for (let i = 0; i < n && !names.length; i++) nc = Math.max(nc, Math.trunc(labels[i * 5]) + 1);
+
+  const S = 1000;
+  const half = S / 2;
+  const cell = (i: number): Box => ({ x: (i % 2) * half + 6, y: Math.floor(i / 2) * half + 6, w: half - 12, h: half - 12 });
+
+  // instances per class
+  const counts = new Array<number>(nc).fill(0);
+  for (let i = 0; i < n; i++) {
+    const c = Math.trunc(labels[i * 5]);
+    if (c >= 0 && c < nc) counts[c]++;
+  }
+  const xticks: Tick[] | undefined =
+    nc > 0 && nc < 30 ? counts.map((_, c) => ({ v: c, label: names[c] ?? String(c) })) : undefined;
+  const hist = axes(cell(0), { x: [-0.6, Math.max(nc, 1) - 0.4], y: [0, Math.max(1, ...counts) * 1.05], xticks, xInteger: true, yInteger: true, xlabel: 'classes', ylabel: 'instances', title: `${n} labels`, grid: true });
+  const bw = (hist.sx(0.8) - hist.sx(0)) || 1;
+  const bars = counts.map((k, c) => `<rect x="${num(hist.sx(c) - bw / 2)}" y="${num(hist.sy(k))}" width="${num(bw)}" height="${num(hist.sy(0) - hist.sy(k))}" fill="${classColor(c)}"/>`);
+
+  // the first boxes, all centred, on a 500 × 500 canvas
+  const c1 = cell(1);
+  const side = Math.min(c1.w, c1.h - 36);
+  const o: Box = { x: c1.x + (c1.w - side) / 2, y: c1.y + 30, w: side, h: side };
+  const m = Math.min(n, MAX_OVERLAY);
+  const rects: string[] = [];
+  for (let i = 0; i < m; i++) {
+    const w = labels[i * 5 + 3] * 500;
+    const h = labels[i * 5 + 4] * 500;
+    rects.push(`<rect x="${num(250 - w / 2)}" y="${num(250 - h / 2)}" width="${num(w)}" height="${num(h)}" stroke="${classColor(Math.trunc(labels[i * 5]))}"/>`);
+  }
+  const overlay =
+    text(o.x + side / 2, c1.y + 18, m < n ? `first ${m} boxes, centred` : 'boxes, centred', { size: 12.6, anchor: 'middle' }) +
+    `<svg x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" viewBox="0 0 500 500"><g fill="none" stroke-width="1">${rects.join('')}</g></svg>` +
+    `<rect x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" fill="none" stroke="#000000"/>`;
+
+  // centres and sizes, subsampled with a fixed stride
+  const stride = Math.max(1, Math.ceil(n / MAX_SCATTER));
+  const idx: number[] = [];
+  for (let i = 0; i < n; i += stride) idx.push(i);
+  const sub = idx.length < n ? ` (${idx.length} of ${n})` : '';
+  const xy = axes(cell(2), { x: [0, 1], y: [0, 1], xlabel: 'x', ylabel: 'y', title: `box centres${sub}`, grid: true });
+  const wh = axes(cell(3), { x: [0, 1], y: [0, 1], xlabel: 'width', ylabel: 'height', title: `box sizes${sub}`, grid: true });
+  const body = [
+    hist.wrap(bars.join('')),
+    overlay,
+    xy.wrap(dots(xy, col(1, idx), col(2, idx), 2, '#1f77b4', 0.25)),
+    wh.wrap(dots(wh, col(3, idx), col(4, idx), 2, '#1f77b4', 0.25)),
+  ];
+  await saveSvg(svgDoc(S, S, body.join('')), outJpg);
+}
