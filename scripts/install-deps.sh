@@ -20,6 +20,14 @@ if [ -z "${LIBTORCH:-}" ] && ! node packages/torch/scripts/libtorch.mjs check >/
   need_apt+=(libtorch-dev libgloo-dev)
 fi
 
+# Debian's libtorch links libblas.so.3, which defaults to the reference (netlib) BLAS: 1x1
+# convolutions and matmuls then run ~10x slower. OpenBLAS (OpenMP build, sharing libtorch's
+# libgomp) is picked up through Debian's alternatives.
+if [ -z "${LIBTORCH:-}" ] && [ -e /usr/lib/x86_64-linux-gnu/libblas.so.3 ] \
+   && readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q '/blas/libblas'; then
+  need_apt+=(libopenblas0-openmp)
+fi
+
 if [ ${#need_apt[@]} -gt 0 ]; then
   if have apt-get && [ "$(id -u)" = 0 ]; then
     echo "Installing: ${need_apt[*]}"

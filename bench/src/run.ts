@@ -13,7 +13,7 @@ const benches: Record<string, () => void | Promise<void>> = {
   tensor: () => benchTensor(threads),
   memory: () => benchMemory(Number(args[0]) || 2000),
   models: () => benchModels(threads),
-  train: () => benchTrainStep(threads),
+  train: () => benchTrainStep(threads, (process.env.BENCH_MODELS ?? 'yolov5n,yolov5s').split(','), (process.env.BENCH_SIZES ?? '320,640').split(',').map(Number)),
   loader: () => benchLoader(args.length ? args.map(Number) : [0, 1, 2]),
   'memory-child': () => memoryChild(Number(args[0]) || 2000),
 };

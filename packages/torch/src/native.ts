@@ -1,6 +1,7 @@
 // Loads the compiled addon and describes its functions. Everything else goes through here.
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -99,6 +100,19 @@ export function defaultThreads(): number {
 // libtorch's own default (from OpenMP) is not reliable here: set it explicitly.
 native.setNumThreads(defaultThreads());
 applyAllocatorPolicy();
+warnReferenceBlas();
+
+/** The reference (netlib) BLAS makes 1x1 convolutions and matmuls ~10x slower: say so once. */
+function warnReferenceBlas(): void {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'utf8');
+    if (/\/blas\/libblas\.so/.test(maps) && !process.env.TSYOLO_QUIET_BLAS) {
+      process.emitWarning('libtorch is using the reference BLAS (/usr/lib/*/blas/libblas.so.3), which is ~10x slower; install OpenBLAS (apt-get install libopenblas0-openmp)', { code: 'TSYOLO_SLOW_BLAS' });
+    }
+  } catch {
+    /* not Linux */
+  }
+}
 
 /**
  * glibc's allocator policy for tensor memory (TSYOLO_MALLOC="mmap=BYTES,trim=BYTES,arenas=N").
