@@ -1,11 +1,13 @@
 // tsyolo val: val.py's flags — P, R, mAP50, mAP50-95 (per class with --verbose) and the speed line;
 // --save-txt/--save-conf labels, --save-json COCO results (evaluated with cocoEval when the dataset has
 // COCO ground truth), --augment (TTA), several --weights (an ensemble), --task speed.
+import { ConfusionMatrix } from '../metrics/ap.js';
+import { labelsToBoxes, plotConfusionMatrix, plotImages, plotMcCurve, plotPrCurve, predsToBoxes } from '../plots/index.js';
 import { Command } from 'commander';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { tidy, writeFileAtomic } from '@tsyolo/torch';
+import { fromTypedArray, tidy, writeFileAtomic } from '@tsyolo/torch';
 import { loadDataConfig, type DataConfig } from '../data/config.js';
 import { loadHyp } from '../data/hyp.js';
 import { createDataset } from '../data/dataset.js';
@@ -98,6 +100,7 @@ export function valCommand(): Command {
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
     .option('--save-json', 'save a COCO-JSON results file (and evaluate it when the dataset has COCO ground truth)')
+    .option('--noplots', 'save no plots (curves, confusion matrix, batch images)')
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'existing project/name ok, do not increment')
@@ -139,8 +142,12 @@ export function valCommand(): Command {
 
         const jdict: (CocoDetection | (Omit<CocoDetection, 'image_id'> & { image_id: string }))[] = [];
         const imageIds: (number | string)[] = [];
+        const plots = !o.noplots;
+        const cm = new ConfusionMatrix(model.nc);
+        const pending: Promise<void>[] = [];
         const onBatch = (b: ValBatch): void => {
-          const [, , h, w] = b.images.shape;
+          const [bs, , h, w] = b.images.shape;
+          if (plots) plotValBatch(b, bs, h, w, names, saveDir, cm, pending);
           b.preds.forEach((p, si) => {
             const path = b.paths[si];
             imageIds.push(cocoImageId(path));
@@ -182,6 +189,8 @@ export function valCommand(): Command {
         } finally {
           await loader.close();
         }
+        await Promise.all(pending);
+        if (plots) await plotValCurves(r, cm, names, saveDir);
         const instances = r.nt.reduce((a, b) => a + b, 0);
         console.log(`${'Class'.padStart(22)}${'Images'.padStart(11)}${'Instances'.padStart(11)}${'P'.padStart(11)}${'R'.padStart(11)}${'mAP50'.padStart(11)}${'mAP50-95'.padStart(11)}`);
         console.log(formatRow('all', r.seen, instances, [r.mp, r.mr, r.map50, r.map]));
@@ -245,4 +254,39 @@ export function valCommand(): Command {
         model.dispose();
       }
     });
+}
+
+/** Confusion-matrix counts and the first three batches' label/prediction mosaics (yolov5's val plots). */
+function plotValBatch(b: ValBatch, bs: number, h: number, w: number, names: string[], saveDir: string, cm: ConfusionMatrix, pending: Promise<void>[]): void {
+  const t = b.targets.toArray();
+  tidy(() => {
+    b.preds.forEach((p, si) => {
+      const rows: number[] = [];
+      for (let r = 0; r < t.length / 6; r++) {
+        if (t[r * 6] !== si) continue;
+        const [, c, x, y, bw, bh] = t.slice(r * 6, r * 6 + 6);
+        rows.push(c, x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2);
+      }
+      const labels = fromTypedArray(Float32Array.from(rows), [rows.length / 5, 5]);
+      cm.processBatch(p.shape[0] ? p : null, p.shape[0] ? labels : labels.index(':', 0));
+    });
+  });
+  if (b.batchIndex >= 3) return;
+  const images = b.images.toTypedArray() as Uint8Array;
+  const norm = Float32Array.from(t, (v, i) => (i % 6 === 2 || i % 6 === 4 ? v / w : i % 6 === 3 || i % 6 === 5 ? v / h : v));
+  const preds = b.preds.map((p) => p.toArray());
+  const paths = [...b.paths];
+  pending.push(plotImages(images, bs, h, w, labelsToBoxes(norm, bs, h, w), paths, names, join(saveDir, `val_batch${b.batchIndex}_labels.jpg`)));
+  pending.push(plotImages(images, bs, h, w, predsToBoxes(preds), paths, names, join(saveDir, `val_batch${b.batchIndex}_pred.jpg`)));
+}
+
+async function plotValCurves(r: ValResult, cm: ConfusionMatrix, names: string[], saveDir: string): Promise<void> {
+  await plotConfusionMatrix(cm.normalized(), names, join(saveDir, 'confusion_matrix.png'));
+  const ap = r.ap;
+  if (!ap) return;
+  const cls = Array.from(ap.apClass, (c) => names[c] ?? String(c));
+  await plotPrCurve(ap.px, ap.py, ap.ap50, cls, join(saveDir, 'PR_curve.png'));
+  await plotMcCurve(ap.px, ap.f1Curve, cls, join(saveDir, 'F1_curve.png'), 'F1');
+  await plotMcCurve(ap.px, ap.pCurve, cls, join(saveDir, 'P_curve.png'), 'Precision');
+  await plotMcCurve(ap.px, ap.rCurve, cls, join(saveDir, 'R_curve.png'), 'Recall');
 }
