@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadNpy } from '@tsyolo/torch';
 import type { Labels, PixelBoxes, RawImage, Rng } from '../src/data/types.js';
-import { sampleRng } from '../src/data/rng.js';
+import { RngBase, sampleRng } from '../src/data/rng.js';
 import { loadHyp, requiredHypKeys, resolveHypPath } from '../src/data/hyp.js';
 import { letterbox, resizeImage, resizeLongSide, roundHalfEven, padImage } from '../src/data/augment/resize.js';
 import { augmentHsv, applyHsvGains, hsvLuts, hsvToRgb, rgbToHsv } from '../src/data/augment/hsv.js';
@@ -35,22 +35,15 @@ import { shared, fixture } from './fixtures.js';
 // helpers
 
 /** An Rng whose random() returns scripted values (uniform/randint/choice derive from it like Xoshiro128). */
-class ScriptRng implements Rng {
+class ScriptRng extends RngBase {
   calls = 0;
-  constructor(private readonly values: number[]) {}
+  constructor(private readonly values: number[]) {
+    super();
+  }
   random(): number {
     const v = this.values[this.calls++];
     if (v === undefined) throw new Error(`ScriptRng exhausted after ${this.calls - 1} draws`);
     return v;
-  }
-  uniform(a: number, b: number): number {
-    return a + (b - a) * this.random();
-  }
-  randint(a: number, b: number): number {
-    return a + Math.floor(this.random() * (b - a + 1));
-  }
-  choice<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.random() * xs.length)];
   }
   get left(): number {
     return this.values.length - this.calls;

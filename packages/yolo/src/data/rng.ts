@@ -14,12 +14,27 @@ function splitmix32(a: number): () => number {
   };
 }
 
-export class Xoshiro128 implements Rng {
+/** uniform, randint and choice derived from random(): subclasses supply the stream. */
+export abstract class RngBase implements Rng {
+  abstract random(): number;
+  uniform(a: number, b: number): number {
+    return a + (b - a) * this.random();
+  }
+  randint(a: number, b: number): number {
+    return a + Math.floor(this.random() * (b - a + 1));
+  }
+  choice<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.random() * xs.length)];
+  }
+}
+
+export class Xoshiro128 extends RngBase {
   private s0: number;
   private s1: number;
   private s2: number;
   private s3: number;
   constructor(...seeds: number[]) {
+    super();
     // mix every seed component into the state
     let h = 0x811c9dc5;
     for (const s of seeds) h = Math.imul(h ^ (s >>> 0), 0x01000193) ^ Math.floor(s / 2 ** 32);
@@ -43,15 +58,6 @@ export class Xoshiro128 implements Rng {
   random(): number {
     // 53 bits from two draws
     return ((this.next() >>> 5) * 67108864 + (this.next() >>> 6)) / 9007199254740992;
-  }
-  uniform(a: number, b: number): number {
-    return a + (b - a) * this.random();
-  }
-  randint(a: number, b: number): number {
-    return a + Math.floor(this.random() * (b - a + 1));
-  }
-  choice<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.random() * xs.length)];
   }
 }
 

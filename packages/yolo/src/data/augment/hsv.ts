@@ -135,6 +135,7 @@ export function applyHsvGains(img: RawImage, gains: readonly [number, number, nu
     const r = d[i];
     const g = d[i + 1];
     const b = d[i + 2];
+    // rgbToHsv inlined: this loop runs per pixel and must not allocate
     let v = b;
     let vmin = b;
     if (g > v) v = g;
