@@ -21,7 +21,7 @@ echo "   mAP per epoch (results.csv):"
 awk -F, 'NR>1 {printf "   epoch %2d  mAP50 %.3f  mAP50-95 %.3f\n", $1, $7, $8}' $out/train/results.csv
 
 echo "== 3/5 validate the best weights"
-tsyolo val --data $out/data/data.yaml --weights $out/train/weights/best.safetensors --imgsz 320 --batch-size 32
+tsyolo val --data $out/data/data.yaml --weights $out/train/weights/best.safetensors --imgsz 320 --batch-size 32 --project $out --name val --exist-ok
 
 echo "== 4/5 detect on a real photo ($photo)"
 tsyolo detect --weights $out/train/weights/best.safetensors --source "$photo" --imgsz 320 --project $out --name detect --exist-ok
