@@ -12,7 +12,7 @@ export { loadNpy, saveNpy, parseNpy, encodeNpy } from './io/npy.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { clipGradNorm_ } from './optim/clip.js';
-export { loadSafetensors, saveSafetensors, parseSafetensors, encodeSafetensors, type Safetensors } from './io/safetensors.js';
+export { loadSafetensors, saveSafetensors, parseSafetensors, encodeSafetensors, readSafetensorsMetadata, type Safetensors } from './io/safetensors.js';
 export { unpickle, type UnpickleOptions } from './io/pickle.js';
 export { PyDict, PyObject, PyClass, type PyFunction, type PySettable } from './io/pyvalues.js';
 export { NdArray, NpDtype } from './io/numpy-pickle.js';

@@ -1,6 +1,6 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header naming each tensor's
 // dtype, shape and [begin, end) byte range, then the raw little-endian data.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { DType } from '../dtype.js';
 import { elementSize } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
@@ -105,6 +105,23 @@ function parseEntry(name: string, v: unknown, fail: (why: string) => never): Ent
   const bytes = shape.reduce((a: number, b: number) => a * b, 1) * elementSize(dt);
   if (offs[1] - offs[0] !== bytes) fail(`tensor '${name}' (${dtype} ${JSON.stringify(shape)}) needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`);
   return { name, dtype: dt, shape, begin: offs[0], end: offs[1] };
+}
+
+/** The `__metadata__` of a safetensors file, reading only its header (no tensor data). */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  const fd = openSync(path, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) !== 8) throw new Error(`${path}: not a safetensors file: truncated header`);
+    const n = Number(len.readBigUInt64LE(0));
+    if (n > 100 * 2 ** 20 || n > fstatSync(fd).size - 8) throw new Error(`${path}: not a safetensors file: header length ${n}`);
+    const head = Buffer.alloc(n);
+    readSync(fd, head, 0, n, 8);
+    const meta = (JSON.parse(head.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__;
+    return meta ?? {};
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function loadSafetensors(path: string): Safetensors {

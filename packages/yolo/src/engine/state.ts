@@ -2,7 +2,7 @@
 // optimizer state, epoch, best fitness, early-stopping state, options, hyperparameters, the
 // libtorch RNG state), and stripping to deployable FP16 weights (EMA only).
 import { statSync } from 'node:fs';
-import { getRngState, loadSafetensors, noGrad, optim, tidy, type Tensor } from '@tsyolo/torch';
+import { getRngState, loadSafetensors, noGrad, optim, readSafetensorsMetadata, tidy, type Tensor } from '@tsyolo/torch';
 import { saveCheckpoint, readCheckpointMeta, TSYOLO_META_KEY, type CheckpointMeta } from '../models/checkpoint.js';
 import type { DetectionModel } from '../models/model.js';
 import type { ModelEMA } from './ema.js';
@@ -106,11 +106,10 @@ export function writeStripped(path: string, weights: DetectionModel, meta: { bes
   return statSync(path).size;
 }
 
+/** True when the file is a tsyolo training checkpoint (reads the header only). */
 export function isTrainingCheckpoint(path: string): boolean {
   try {
-    const st = loadSafetensors(path);
-    const meta = st.metadata[TSYOLO_META_KEY];
-    for (const t of st.tensors.values()) t.dispose();
+    const meta = readSafetensorsMetadata(path)[TSYOLO_META_KEY];
     return !!meta && (readCheckpointMeta(meta, path).extra as { kind?: string }).kind === 'training';
   } catch {
     return false;
