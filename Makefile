@@ -6,12 +6,15 @@ ADDON := packages/torch/build/Release/tsyolo_torch.node
 NATIVE_SRC := $(wildcard packages/torch/native/*.cc packages/torch/native/*.h) packages/torch/binding.gyp packages/torch/scripts/libtorch.mjs
 TESTS = $(wildcard packages/*/dist/test/*.test.js)
 
-.PHONY: all deps build addon ts test demo bench clean
+.PHONY: all deps test-deps build addon ts test demo bench clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-test-deps.sh
 
 node_modules/.package-lock.json: package.json package-lock.json packages/*/package.json bench/package.json
 	npm ci --no-audit --no-fund
@@ -27,7 +30,7 @@ ts: node_modules/.package-lock.json
 
 build: deps $(ADDON) ts
 
-test: build
+test: build test-deps
 	node --test --test-concurrency=1 $(TESTS)
 
 demo: build

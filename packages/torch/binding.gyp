@@ -7,7 +7,9 @@
         "native/handle.cc",
         "native/dispatch.cc",
         "native/autograd.cc",
-        "native/runtime.cc"
+        "native/runtime.cc",
+        "native/distributed.cc",
+        "native/function.cc"
       ],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include_dir\")",
@@ -17,6 +19,7 @@
         "NAPI_EXPERIMENTAL",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_CPP_EXCEPTIONS",
+        "USE_C10D_GLOO",
         "<!@(node scripts/libtorch.mjs defines)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

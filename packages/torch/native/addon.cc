@@ -1,4 +1,4 @@
-// Module entry: registers the handle, dispatcher, autograd and memory functions.
+// Module entry: registers the handle, dispatcher, autograd, memory, custom-function and c10d functions.
 #include "common.h"
 
 namespace tsy {
@@ -19,6 +19,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsy::initHandle(env, exports);
   tsy::initDispatch(env, exports);
   tsy::initAutograd(env, exports);
+  tsy::initDistributed(env, exports);
+  tsy::initFunction(env, exports);
   return exports;
 }
 

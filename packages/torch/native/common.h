@@ -40,6 +40,8 @@ void initHandle(Napi::Env env, Napi::Object exports);
 void initDispatch(Napi::Env env, Napi::Object exports);
 void initAutograd(Napi::Env env, Napi::Object exports);
 void initMemory(Napi::Env env, Napi::Object exports);
+void initDistributed(Napi::Env env, Napi::Object exports);
+void initFunction(Napi::Env env, Napi::Object exports);
 
 at::ScalarType parseDtype(napi_env env, napi_value v);
 const char* dtypeName(at::ScalarType t);

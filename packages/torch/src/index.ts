@@ -19,3 +19,5 @@ export { NdArray, NpDtype } from './io/numpy-pickle.js';
 export { loadPt, parsePt, type PtValue, type LoadPtOptions } from './io/pt.js';
 export { stateDictFromModule, collectTensors } from './io/state-dict.js';
 export { writeFileAtomic } from './io/atomic.js';
+export * as dist from './distributed/index.js';
+export { applyFunction, pendingFunctions, FunctionContext, type CustomFunction } from './function.js';

@@ -7,6 +7,32 @@ import { fileURLToPath } from 'node:url';
 
 /** An opaque native tensor handle (a type-tagged napi External). */
 export type Handle = { readonly __tensorHandle: unique symbol };
+/** Opaque c10d handles (type-tagged napi Externals). */
+export type StoreHandle = { readonly __storeHandle: unique symbol };
+export type GroupHandle = { readonly __groupHandle: unique symbol };
+export type ReduceOpName = 'sum' | 'max' | 'min' | 'product';
+
+/** The addon's c10d functions; collectives block until done and throw on timeout or peer failure. */
+export interface NativeDist {
+  storeTcp(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number, waitWorkers: boolean): StoreHandle;
+  storeFile(path: string, worldSize: number, timeoutMs: number): StoreHandle;
+  storePrefix(store: StoreHandle, prefix: string): StoreHandle;
+  storeSet(store: StoreHandle, key: string, value: string | Uint8Array): void;
+  storeGet(store: StoreHandle, key: string): Buffer;
+  storeAdd(store: StoreHandle, key: string, n: number): number;
+  storeCheck(store: StoreHandle, keys: string[]): boolean;
+  storeWait(store: StoreHandle, keys: string[], timeoutMs: number): void;
+  groupGloo(store: StoreHandle, rank: number, size: number, timeoutMs: number, ifname?: string | null, hostname?: string | null): GroupHandle;
+  groupNccl(store: StoreHandle, rank: number, size: number, timeoutMs: number): GroupHandle;
+  hasNccl(): boolean;
+  groupInfo(g: GroupHandle): { rank: number; size: number; backend: string };
+  groupDestroy(g: GroupHandle): void;
+  allreduce(g: GroupHandle, t: Handle | Handle[], op: ReduceOpName, timeoutMs: number): void;
+  broadcast(g: GroupHandle, t: Handle | Handle[], root: number, timeoutMs: number): void;
+  allgather(g: GroupHandle, out: Handle[], input: Handle, timeoutMs: number): void;
+  barrier(g: GroupHandle, timeoutMs: number): void;
+}
+
 /** A value returned by the dispatcher. */
 export type NativeValue = Handle | number | boolean | string | null | NativeValue[];
 
@@ -66,6 +92,9 @@ export interface Native {
   libtorchVersion(): string;
   mallopt(param: number, value: number): boolean;
   mallocTrim(): boolean;
+  dist: NativeDist;
+  setFunctionHandler(fn: (kind: 'forward' | 'backward', id: number, tensors: (Handle | null)[]) => (Handle | null)[]): void;
+  applyFunction(id: number, inputs: Handle[]): (Handle | null)[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -4,6 +4,8 @@ import { ones, scalar, zeros } from '../creation.js';
 import { batchNorm } from '../functional.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
+import { syncBatchNorm } from './sync-batchnorm.js';
+import type { ProcessGroup } from '../distributed/group.js';
 
 export interface BatchNormConfig {
   eps?: number;
@@ -48,6 +50,9 @@ export class BatchNorm2d extends Module {
     return this.hasParam('running_var') ? this.param('running_var') : null;
   }
 
+  /** SyncBatchNorm: in training, statistics over the global batch of this group (see convertSyncBatchNorm). */
+  syncGroup: ProcessGroup | null = null;
+
   forward(x: Tensor): Tensor {
     let momentum = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
@@ -56,6 +61,9 @@ export class BatchNorm2d extends Module {
       if (this.momentum === null) momentum = 1 / nbt.item();
     }
     const useBatchStats = this.training || !this.trackRunningStats;
+    if (useBatchStats && this.syncGroup && this.syncGroup.size > 1) {
+      return syncBatchNorm(x, this.weight, this.bias, { group: this.syncGroup, runningMean: this.runningMean, runningVar: this.runningVar, momentum, eps: this.eps });
+    }
     return batchNorm(x, this.runningMean, this.runningVar, {
       weight: this.weight,
       bias: this.bias,
@@ -64,4 +72,16 @@ export class BatchNorm2d extends Module {
       eps: this.eps,
     });
   }
+}
+
+/** torch.nn.SyncBatchNorm.convert_sync_batchnorm: every BatchNorm2d of `m` normalises over the group's global batch in training (null: back to local). Returns how many layers. */
+export function convertSyncBatchNorm(m: Module, group: ProcessGroup | null): number {
+  let n = 0;
+  for (const [, c] of m.namedModules()) {
+    if (c instanceof BatchNorm2d) {
+      c.syncGroup = group;
+      n++;
+    }
+  }
+  return n;
 }
