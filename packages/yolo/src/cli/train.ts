@@ -1,6 +1,9 @@
 // tsyolo train: yolov5 train.py's flags.
 import { Command, Option } from 'commander';
-import { train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
+import { latestRun, train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
+import { launch } from '../distributed/launch.js';
+import { distEnv } from '../distributed/ddp.js';
+import { evolve } from '../evolve/evolve.js';
 import { emitJson } from './output.js';
 import { int, float, ints, intsDefault } from './parse.js';
 
@@ -11,7 +14,7 @@ export function trainCommand(): Command {
     .option('--weights <path>', 'initial weights (transfer learning)', d.weights)
     .option('--cfg <yaml>', 'model config, e.g. yolov5s.yaml', d.cfg)
     .option('--data <yaml>', 'dataset data.yaml')
-    .option('--hyp <yaml>', 'hyperparameters', d.hyp)
+    .option('--hyp <yaml>', 'hyperparameters', d.hyp as string)
     .option('--epochs <n>', 'total training epochs', int, d.epochs)
     .option('--batch-size <n>', 'total batch size', int, d.batchSize)
     .option('--imgsz, --img <px>', 'train/val image size', int, d.imgsz)
@@ -39,10 +42,28 @@ export function trainCommand(): Command {
     .option('--unfreeze-at <epoch>', 'train the frozen layers again from this epoch', int, d.unfreezeAt)
     .option('--save-period <n>', 'save a checkpoint every n epochs', int, d.savePeriod)
     .option('--seed <n>', 'global training seed', int, d.seed)
+    .option('--sync-bn', 'SyncBatchNorm across processes (multi-process runs)')
+    .option('--nproc, --nproc-per-node <n>', 'start n worker processes on this machine (data-parallel training)', int)
+    .option('--nnodes <n>', 'machines taking part (with --node-rank, --master-addr, --master-port)', int, 1)
+    .option('--node-rank <n>', 'this machine\'s index among --nnodes', int, 0)
+    .option('--master-addr <host>', 'address of the node running rank 0 (default MASTER_ADDR or 127.0.0.1)')
+    .option('--master-port <port>', 'its port (default MASTER_PORT, a free port on one node, 29500 on several)', int)
+    .addOption(new Option('--local_rank, --local-rank <n>', 'set by torch.distributed.launch; tsyolo reads LOCAL_RANK').argParser(int).hideHelp())
+    .option('--evolve [generations]', 'evolve hyperparameters for n generations (default 300)', int)
+    .option('--evolve-population <dir>', 'where evolve.csv lives (default project/name; share it between workers)')
     .option('--quiet', 'no progress bars')
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
+      const nproc = (o.nprocPerNode as number | undefined) ?? 1;
+      if ((nproc > 1 || (o.nnodes as number) > 1) && !distEnv()) {
+        // the launcher: start the workers with this command line minus the launcher's flags
+        const argv = workerArgv(process.argv.slice(1));
+        if (o.resume === true) argv.push('--resume', latestRun(o.project as string));
+        const r = await launch({ nproc, nnodes: o.nnodes as number, nodeRank: o.nodeRank as number, masterAddr: o.masterAddr as string | undefined, masterPort: o.masterPort as number | undefined, argv });
+        process.exitCode = r.code;
+        return;
+      }
       if (o.cache === 'disk') console.log('--cache disk: images are cached in RAM instead');
       const opts: Partial<TrainOptions> = {
         weights: o.weights as string,
@@ -75,8 +96,14 @@ export function trainCommand(): Command {
         unfreezeAt: o.unfreezeAt as number,
         savePeriod: o.savePeriod as number,
         seed: o.seed as number,
+        syncBn: !!o.syncBn,
         verbose: !o.quiet,
       };
+      if (o.evolve !== undefined) {
+        const r = await evolve(opts, { generations: o.evolve === true ? 300 : (o.evolve as number), dir: o.evolvePopulation as string | undefined });
+        if (o.json) emitJson({ command: 'train', evolve: r });
+        return;
+      }
       if (o.resume) {
         // on resume only the epochs (to extend) and workers are taken from the command line
         const explicit = (k: string): boolean => process.argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
@@ -85,9 +112,28 @@ export function trainCommand(): Command {
         if (explicit('workers')) opts.workers = o.workers as number;
       }
       const r = await train(opts);
-      if (o.json) emitJson({ command: 'train', ...r });
+      const isMain = (distEnv()?.rank ?? 0) === 0;
+      if (o.json && isMain) emitJson({ command: 'train', ...r });
       // interrupted: 130 as shells expect after Ctrl-C; a NaN/inf loss is an error
       if (r.stoppedBy === 'signal') process.exitCode = 130;
       if (r.stoppedBy === 'nan') process.exitCode = 1;
     });
+}
+
+const LAUNCHER_FLAGS = new Set(['--nproc', '--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port']);
+
+/** The worker's command line: the launcher's flags (and a bare --resume, resolved by the caller) removed. */
+export function workerArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const name = a.split('=')[0];
+    if (LAUNCHER_FLAGS.has(name)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    if (a === '--resume' && (i + 1 >= argv.length || argv[i + 1].startsWith('--'))) continue;
+    out.push(a);
+  }
+  return out;
 }

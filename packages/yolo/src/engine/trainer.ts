@@ -4,12 +4,12 @@
 import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { clipGradNorm_, F, getNumThreads, manualSeed, noGrad, optim, setRngState, tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
+import { clipGradNorm_, F, getNumThreads, manualSeed, nn, noGrad, optim, setRngState, tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
 import { loadConfig } from '../models/config.js';
 import { DetectionModel } from '../models/model.js';
 import { loadModelFile, transferWeights } from '../models/weights.js';
 import { loadDataConfig } from '../data/config.js';
-import { loadHyp } from '../data/hyp.js';
+import { loadHyp, validateHyp } from '../data/hyp.js';
 import { createDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { Xoshiro128 } from '../data/rng.js';
@@ -27,12 +27,15 @@ import { SummaryWriter } from './tensorboard.js';
 import { labelsToBoxes, plotImages, plotLabels, plotMcCurve, plotPrCurve, plotResults } from '../plots/index.js';
 import { isTrainingCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint, writeStripped, type TrainState } from './state.js';
 import { EpochProgress } from './progress.js';
+import { DDP, distEnv } from '../distributed/ddp.js';
+import { describeDevice, parseDevice } from '../distributed/devices.js';
 
 export interface TrainOptions {
   weights: string;
   cfg: string;
   data: string;
-  hyp: string;
+  /** a hyp YAML (shipped name or path), or the values themselves (hyperparameter evolution) */
+  hyp: string | Hyp;
   epochs: number;
   batchSize: number;
   imgsz: number;
@@ -61,10 +64,14 @@ export interface TrainOptions {
   unfreezeAt: number;
   savePeriod: number;
   seed: number;
+  /** SyncBatchNorm across the ranks of a multi-process run */
+  syncBn: boolean;
   /** print per-batch progress */
   verbose: boolean;
   /** where lines go (default console.log) */
   log?: (line: string) => void;
+  /** the process group of a multi-process run (default: joined from RANK/WORLD_SIZE when set) */
+  ddp?: DDP | null;
 }
 
 export const trainDefaults: TrainOptions = {
@@ -98,6 +105,7 @@ export const trainDefaults: TrainOptions = {
   unfreezeAt: -1,
   savePeriod: -1,
   seed: 0,
+  syncBn: false,
   verbose: true,
 };
 
@@ -175,10 +183,25 @@ function roundToHalf(model: DetectionModel): void {
 }
 
 export async function train(options: Partial<TrainOptions>): Promise<TrainResult> {
-  const t0 = performance.now();
   let o: TrainOptions = { ...trainDefaults, ...options };
-  const log = o.log ?? ((s: string) => console.log(s));
-  if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device}: this build uses the CPU (CUDA devices come with the scale-out work); use --device cpu`);
+  const device = parseDevice(o.device);
+  if (device.type === 'cuda') throw new Error(`--device ${o.device}: ${describeDevice(device)} found, but the tsyolo trainer runs on the CPU only for now; use --device cpu`);
+  const de = options.ddp === undefined ? distEnv() : null;
+  const ddp = options.ddp ?? (de ? DDP.fromEnv(de) : null);
+  const ownsDdp = !options.ddp && !!ddp;
+  try {
+    return await trainOn(o, options, ddp);
+  } finally {
+    if (ownsDdp) ddp!.destroy();
+  }
+}
+
+async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP | null): Promise<TrainResult> {
+  const t0 = performance.now();
+  const world = ddp?.worldSize ?? 1;
+  const rank = ddp?.rank ?? 0;
+  const isMain = rank === 0;
+  const log = !isMain ? (): void => {} : (o.log ?? ((s: string) => console.log(s)));
 
   // ---- resume: options, weights and state come from the checkpoint ----
   let resumed: ReturnType<typeof loadTrainCheckpoint> | null = null;
@@ -195,18 +218,26 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
     log(`Resuming training from ${path} (epoch ${resumed.state.epoch + 1} of ${epochs})`);
   }
 
-  const saveDir = resumed ? resolve(typeof o.resume === 'string' ? o.resume : '', '..', '..') : incrementPath(o.project, o.name, o.existOk);
+  // after resume: the batch size is the run's own
+  if (o.batchSize % world !== 0) throw new Error(`--batch-size ${o.batchSize} must be a multiple of the number of processes (${world}): it is the total batch, split across them`);
+  const batchPerRank = o.batchSize / world;
+  if (ddp) log(`distributed training: ${world} processes (gloo), batch ${o.batchSize} = ${world} × ${batchPerRank}${o.syncBn ? ', SyncBatchNorm' : ''}`);
+
+  // rank 0 alone writes the run folder
+  const saveDir = resumed ? resolve(typeof o.resume === 'string' ? o.resume : '', '..', '..') : isMain ? incrementPath(o.project, o.name, o.existOk) : '';
   const wdir = join(saveDir, 'weights');
-  incrementPath(wdir, '', true);
+  if (isMain) incrementPath(wdir, '', true);
   const lastPath = join(wdir, 'last.safetensors');
   const bestPath = join(wdir, 'best.safetensors');
   const resumePath = join(wdir, 'resume.safetensors');
 
   // ---- hyperparameters and options, saved with the run ----
-  const hyp: Hyp = resumed ? ({ ...(resumed.state.hyp as unknown as Hyp) } as Hyp) : { ...loadHyp(o.hyp) };
-  const { log: _l, ...optToSave } = o;
-  writeFileAtomic(join(saveDir, 'hyp.yaml'), new TextEncoder().encode(stringify(hyp)));
-  writeFileAtomic(join(saveDir, 'opt.yaml'), new TextEncoder().encode(stringify({ ...optToSave, resume: o.resume })));
+  const hyp: Hyp = resumed ? ({ ...(resumed.state.hyp as unknown as Hyp) } as Hyp) : typeof o.hyp === 'string' ? { ...loadHyp(o.hyp) } : validateHyp(o.hyp, 'hyp');
+  const { log: _l, ddp: _d, ...optToSave } = o;
+  if (isMain) {
+    writeFileAtomic(join(saveDir, 'hyp.yaml'), new TextEncoder().encode(stringify(hyp)));
+    writeFileAtomic(join(saveDir, 'opt.yaml'), new TextEncoder().encode(stringify({ ...optToSave, resume: o.resume })));
+  }
   log(`hyperparameters: ${Object.entries(hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
   manualSeed(o.seed + 1);
@@ -267,19 +298,30 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
 
   // ---- data ----
   const dsOpts = { hyp, seed: o.seed, stride: gs, nc, singleCls: o.singleCls, cache: o.cache, log };
-  const trainSet = await createDataset(data.train, { ...dsOpts, imgsz, augment: true, batchSize: o.batchSize, rect: o.rect, prefix: 'train: ' });
+  // rank 0 scans the labels (and writes the cache) first; the others then read the cache
+  if (ddp && !isMain) ddp.barrier('waiting for rank 0 to scan the dataset');
+  const trainSet = await createDataset(data.train, { ...dsOpts, imgsz, augment: true, batchSize: batchPerRank, rect: o.rect, prefix: 'train: ' });
+  if (ddp && isMain) ddp.barrier('waiting for the other ranks to start');
   const allLabels = trainSet.allLabels();
   for (let i = 0; i < allLabels.length; i += 5) {
     if (allLabels[i] >= nc) throw new Error(`${o.data}: label class ${allLabels[i]} exceeds nc=${nc}; valid classes are 0-${nc - 1}`);
   }
-  const trainLoader = new DataLoader(trainSet.spec, { batchSize: o.batchSize, workers: o.workers, shuffle: !o.rect, seed: o.seed });
-  const valSet = await createDataset(data.val, { ...dsOpts, imgsz, augment: false, batchSize: o.batchSize * 2, rect: true, pad: 0.5, prefix: 'val: ' });
-  const valLoader = new DataLoader(valSet.spec, { batchSize: o.batchSize * 2, workers: Math.min(o.workers, 2), shuffle: false, seed: o.seed });
+  const trainLoader = new DataLoader(trainSet.spec, { batchSize: batchPerRank, workers: o.workers, shuffle: !o.rect, seed: o.seed, rank, worldSize: world });
+  // rank 0 alone validates
+  const valSet = isMain ? await createDataset(data.val, { ...dsOpts, imgsz, augment: false, batchSize: batchPerRank * 2, rect: true, pad: 0.5, prefix: 'val: ' }) : null;
+  const valLoader = valSet ? new DataLoader(valSet.spec, { batchSize: batchPerRank * 2, workers: Math.min(o.workers, 2), shuffle: false, seed: o.seed }) : null;
 
   if (!resumed) {
-    if (!o.noplots) await plotLabels(allLabels, names, join(saveDir, 'labels.jpg'));
-    if (!o.noautoanchor) await autoAnchor(model, trainSet.spec.shapes, trainSet.spec.labels, hyp.anchor_t, imgsz, o.seed, log);
+    if (isMain && !o.noplots) await plotLabels(allLabels, names, join(saveDir, 'labels.jpg'));
+    if (isMain && !o.noautoanchor) await autoAnchor(model, trainSet.spec.shapes, trainSet.spec.labels, hyp.anchor_t, imgsz, o.seed, log);
     roundToHalf(model);
+  }
+  if (ddp) {
+    // every rank starts from rank 0's weights, anchors and BN statistics
+    ddp.broadcastModule(model);
+    if (o.syncBn) log(`SyncBatchNorm: ${nn.convertSyncBatchNorm(model, ddp.pg)} BatchNorm2d layers synchronised across ${world} processes`);
+  } else if (o.syncBn) {
+    log('--sync-bn has no effect in a single process');
   }
 
   // ---- loss gains scaled to levels, classes and image size ----
@@ -299,14 +341,16 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
 
   let stoppedBy: TrainResult['stoppedBy'] = 'completed';
   let interrupted = false;
+  // a signal is acted on at a batch boundary; in a multi-process run, at the same batch on every rank
+  let signalled = false;
   const onSignal = (): void => {
-    interrupted = true;
+    signalled = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   // TensorBoard: `tensorboard --logdir runs/train` shows losses, metrics and learning rates
-  const tb = new SummaryWriter(saveDir);
+  const tb = isMain ? new SummaryWriter(saveDir) : null;
   const cw = classWeights(trainSet.spec.labels, nc);
   let maps = new Float64Array(nc);
   let lastVal: ValResult | null = null;
@@ -355,9 +399,17 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
           const pred = model.forward(imgs) as Tensor[];
           const { loss, items } = computeLoss.call(pred, batch.targets);
           lossValue = loss.item();
+          if (ddp) {
+            // every rank takes the same decision: stop on a NaN anywhere, or a signal anywhere
+            const [l, stop] = ddp.sum([lossValue, signalled ? 1 : 0]);
+            if (!Number.isFinite(l)) lossValue = l;
+            if (stop > 0) interrupted = true;
+          }
           if (!Number.isFinite(lossValue)) return;
-          loss.backward();
+          // gradients are averaged across ranks: the loss is scaled back to the total batch (yolov5's loss *= WORLD_SIZE)
+          (ddp ? loss.mul(world) : loss).backward();
           if (ni - lastOptStep >= accumulate) {
+            if (ddp) ddp.averageGradients(model.parameters());
             clipGradNorm_(model.parameters(), 10.0);
             optimizer.step();
             optimizer.zeroGrad();
@@ -368,7 +420,7 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
           for (let k = 0; k < 3; k++) mloss[k] = (mloss[k] * i + it[k]) / (i + 1);
           bar.update(i, mloss, batch.targets.shape[0], imgs.shape[3]);
         });
-        if (!o.noplots && epoch === startEpoch && i < 3) {
+        if (isMain && !o.noplots && epoch === startEpoch && i < 3) {
           const [bs, , h, w] = batch.images.shape;
           await plotImages(batch.images.toTypedArray() as Uint8Array, bs, h, w, labelsToBoxes(batch.targets.toArray(), bs, h, w), batch.paths, names, join(saveDir, `train_batch${i}.jpg`));
         }
@@ -381,6 +433,7 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
           break;
         }
         i++;
+        if (!ddp && signalled) interrupted = true;
         if (interrupted) break;
       }
       bar.done();
@@ -392,19 +445,33 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
       scheduler.step();
       ema.updateAttr(model);
       const finalEpoch = epoch + 1 === o.epochs || stopper.possibleStop;
-      if (!o.noval || finalEpoch) {
+      if (valLoader && (!o.noval || finalEpoch)) {
         lastVal = await validate(ema.ema, valLoader, { computeLoss, singleCls: o.singleCls });
         maps = lastVal.maps;
         log(formatVal(lastVal));
       }
       const v = lastVal;
       const fi = v ? fitness(v.mp, v.mr, v.map50, v.map) : 0;
-      const stop = stopper.step(epoch, fi);
+      let stop = stopper.step(epoch, fi);
+      if (ddp) {
+        // rank 0's early-stop decision (and per-class mAPs for --image-weights) reach every rank
+        const got = ddp.fromMain([stop ? 1 : 0, ...maps]);
+        stop = got[0] > 0;
+        maps = Float64Array.from(got.slice(1));
+      }
+      if (!isMain) {
+        lastEpoch = epoch;
+        if (stop) {
+          stoppedBy = 'early-stop';
+          break;
+        }
+        continue;
+      }
       if (fi > bestFitness) bestFitness = fi;
       const row = [...mloss, v?.mp ?? 0, v?.mr ?? 0, v?.map50 ?? 0, v?.map ?? 0, ...(v?.losses ?? [0, 0, 0]), ...lrs];
       appendResults(join(saveDir, 'results.csv'), epoch, row);
-      RESULT_KEYS.forEach((k, j) => tb.addScalar(k, row[j], epoch));
-      tb.flush();
+      RESULT_KEYS.forEach((k, j) => tb!.addScalar(k, row[j], epoch));
+      tb!.flush();
       lastMloss = mloss;
       lastEpoch = epoch;
       if (!o.nosave || finalEpoch) {
@@ -430,22 +497,22 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    tb.close();
+    tb?.close();
     await trainLoader.close();
-    await valLoader.close();
+    await valLoader?.close();
   }
 
   // ---- final weights: stripped FP16; the resumable state moves to resume.safetensors ----
   let lastBytes = 0;
   let bestBytes = 0;
   let resumeFile: string | null = null;
-  if (existsSync(lastPath) && isTrainingCheckpoint(lastPath)) {
+  if (isMain && existsSync(lastPath) && isTrainingCheckpoint(lastPath)) {
     renameSync(lastPath, resumePath);
     resumeFile = resumePath;
     lastBytes = writeStripped(lastPath, ema.ema, { bestFitness, extra: { epoch: lastEpoch } });
   }
-  if (existsSync(bestPath)) bestBytes = statSync(bestPath).size;
-  if (!o.noplots && existsSync(join(saveDir, 'results.csv'))) {
+  if (isMain && existsSync(bestPath)) bestBytes = statSync(bestPath).size;
+  if (isMain && !o.noplots && existsSync(join(saveDir, 'results.csv'))) {
     await plotResults(join(saveDir, 'results.csv'));
     const ap = lastVal?.ap;
     if (ap) {
@@ -470,7 +537,7 @@ export async function train(options: Partial<TrainOptions>): Promise<TrainResult
     weights: { last: lastPath, best: bestPath, resume: resumeFile, lastBytes, bestBytes },
     stoppedBy,
     seconds,
-    imagesPerSecond: images / ((performance.now() - tTrain) / 1000),
+    imagesPerSecond: (images * world) / ((performance.now() - tTrain) / 1000),
   };
   resumed?.dispose();
   ema.dispose();
