@@ -6,6 +6,7 @@ import { benchModels } from './models.js';
 import { benchTrainStep } from './train.js';
 import { benchLoader } from './loader.js';
 import { benchVal } from './val.js';
+import { benchOnnx } from './onnx.js';
 
 const [name = 'tensor', ...args] = process.argv.slice(2);
 const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v, i, a) => a.indexOf(v) === i);
@@ -16,6 +17,7 @@ const benches: Record<string, () => void | Promise<void>> = {
   models: () => benchModels(threads),
   train: () => benchTrainStep(threads, (process.env.BENCH_MODELS ?? 'yolov5n,yolov5s').split(','), (process.env.BENCH_SIZES ?? '320,640').split(',').map(Number)),
   val: () => benchVal(),
+  onnx: () => benchOnnx(threads, (process.env.BENCH_MODELS ?? 'yolov5n,yolov5s').split(','), (process.env.BENCH_SIZES ?? '320,640').split(',').map(Number)),
   loader: () => benchLoader(args.length ? args.map(Number) : [0, 1, 2]),
   'memory-child': () => memoryChild(Number(args[0]) || 2000),
 };

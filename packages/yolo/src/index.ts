@@ -36,3 +36,8 @@ export { prune, type PruneResult, type PruneLayer } from './models/prune.js';
 export { type ValBatch, type ValModel } from './engine/validator.js';
 export { plotResults, plotLabels, plotImages, labelsToBoxes, predsToBoxes, plotPrCurve, plotMcCurve, plotConfusionMatrix, type ImageBoxes, type PlotImagesOptions } from './plots/index.js';
 export { exportOnnx, exportOnnxDetailed, checkOnnx, formatCheck, verifyOnnx, formatVerify, writeWts, readWts, parseWts, encodeWts, wtsTensors, OP_TABLE as ONNX_OP_TABLE, type OnnxExportOptions, type OnnxExportInfo, type OnnxCheckReport, type VerifyOptions as OnnxVerifyOptions, type VerifyReport as OnnxVerifyReport, type WtsOptions } from './export/index.js';
+export { OnnxModel, isOnnxFile, onnxThreads, type OnnxModelOptions } from './detect/onnx-model.js';
+export { onnxInfo, type OnnxInfo, type OnnxIo } from './detect/onnx-info.js';
+export { exportWeb, bundlePage, ortWebFiles, type WebExportOptions, type WebExportResult } from './export/web.js';
+export { toRgb, letterboxInput, greedyNms, nonMaxSuppressionRows, scaleBoxRows, toDetections, parseNames, parseStride, parsePythonLiteral, MAX_WH, MAX_NMS, type Pixels, type LetterboxedInput, type DetectionRows, type LetterboxInputOptions, type NmsOptions as PortableNmsOptions } from './portable/index.js';
+export { readImage } from './detect/image.js';

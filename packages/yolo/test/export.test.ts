@@ -285,3 +285,29 @@ test('tsyolo export --include onnx wts writes verified files next to the weights
   // a bad flag is refused before anything is written
   assert.throws(() => execFileSync(process.execPath, [cli, 'export', '--weights', weights, '--opset', '9'], { encoding: 'utf8', stdio: 'pipe' }), /opset 9/);
 });
+
+test('web export: the folder for a dynamic model, the bundle is a browser script, float16 and bad flags refused', async () => {
+  const { exportWeb, bundlePage } = await import('../src/export/web.js');
+  const m = built();
+  const dir = mkdtempSync(join(tmpdir(), 'tsyolo-web-export-'));
+  try {
+    const bytes = exportOnnx(m, { imgsz: 128, dynamic: true });
+    const r = await exportWeb(bytes, 'm.onnx', join(dir, 'm_web'), { imgsz: [256, 256], confThres: 0.3 });
+    const meta = JSON.parse(readFileSync(join(dir, 'm_web', 'model.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual([meta.model, meta.batch, meta.shape, meta.imgsz, meta.stride, meta.confThres, (meta.names as string[]).length], ['m.onnx', null, null, [256, 256], 32, 0.3, 80]);
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'm_web', 'names.json'), 'utf8')), m.names);
+    assert.ok(r.files.some((f) => f.name === 'ort-wasm-simd-threaded.wasm' && f.bytes > 1e6));
+    assert.deepEqual(readFileSync(join(dir, 'm_web', 'm.onnx')), Buffer.from(bytes));
+    assert.match(readFileSync(join(dir, 'm_web', 'index.html'), 'utf8'), /<script src="ort\.wasm\.min\.js"><\/script>\s*<script src="tsyolo-web\.js">/);
+    const js = new TextDecoder().decode(await bundlePage());
+    assert.match(js, /tsyoloDetect/);
+    assert.doesNotMatch(js, /\brequire\(|node:/);
+    await assert.rejects(exportWeb(exportOnnx(m, { imgsz: 128, half: true }), 'h.onnx', join(dir, 'h_web')), /h\.onnx: the web page runs float32 models/);
+    await assert.rejects(exportWeb(new Uint8Array([1, 2, 3]), 'bad.onnx', join(dir, 'b_web')), /bad\.onnx: not an ONNX model/);
+    const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    assert.throws(() => execFileSync(process.execPath, [cli, 'export', '--weights', fixture('yolov5n-stripped.pt'), '--include', 'web', '--half'], { encoding: 'utf8', stdio: 'pipe' }), /runs float32 models; drop --half/);
+    assert.throws(() => execFileSync(process.execPath, [cli, 'export', '--weights', fixture('yolov5n-stripped.pt'), '--include', 'tfjs'], { encoding: 'utf8', stdio: 'pipe' }), /'tfjs' is not an export format \(onnx, wts, web\)/);
+  } finally {
+    m.dispose();
+  }
+});

@@ -1,11 +1,19 @@
-// tsyolo detect: detect.py's flags. Annotated images, labels/*.txt, a JSON line per image with --json.
+// tsyolo detect: detect.py's flags. Images and videos (through the system's ffmpeg): annotated
+// images / .mp4 videos, labels/*.txt (video frames: labels/<stem>_<frame>.txt), crops/<class>/*.jpg,
+// a JSON line per image or frame with --json.
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { writeFileAtomic } from '@tsyolo/torch';
-import { Detector, type Detection } from '../detect/detector.js';
-import { annotate } from '../detect/annotate.js';
+import { Detector, type Detection, type DetectResult } from '../detect/detector.js';
+import { annotate, annotateRaw, type AnnotateOptions } from '../detect/annotate.js';
+import { readImage } from '../detect/image.js';
+import { saveOneBox } from '../detect/crop.js';
 import { resolveSources } from '../detect/sources.js';
+import { requireFfmpeg } from '../detect/ffmpeg.js';
+import { isVideo, probeVideo, readFrames } from '../detect/video.js';
+import { VideoWriter } from '../detect/video-writer.js';
+import type { RawImage } from '../data/types.js';
 import { incrementPath } from '../engine/paths.js';
 import { emitJson } from './output.js';
 import { float, int, ints, intsDefault } from './parse.js';
@@ -22,11 +30,38 @@ function labelLines(dets: Detection[], w: number, h: number, saveConf: boolean):
     .join('\n');
 }
 
+/** detect.py's per-image summary: '2 persons, 1 bus' (or '(no detections)'). */
+function countSummary(dets: Detection[]): string {
+  const counts = new Map<string, number>();
+  for (const d of dets) counts.set(d.name, (counts.get(d.name) ?? 0) + 1);
+  return [...counts].map(([n, c]) => `${c} ${n}${c > 1 ? 's' : ''}`).join(', ') || '(no detections)';
+}
+
+interface Outputs {
+  saveDir: string;
+  saveTxt: boolean;
+  saveConf: boolean;
+  saveCrop: boolean;
+  json: boolean;
+}
+
+/** Labels, crops and the JSON line of one image or video frame (`frame` for videos, 1-based). */
+async function saveResults(out: Outputs, file: string, r: DetectResult, img: RawImage | undefined, frame?: number): Promise<void> {
+  const stem = basename(file, extname(file));
+  const txtName = frame === undefined ? stem : `${stem}_${frame}`;
+  if (out.saveTxt) writeFileAtomic(join(out.saveDir, 'labels', `${txtName}.txt`), new TextEncoder().encode(labelLines(r.detections, r.width, r.height, out.saveConf) + (r.detections.length ? '\n' : '')));
+  if (out.saveCrop && img) {
+    // detect.py walks reversed(det) (lowest confidence first): that order numbers repeated crop names
+    for (const d of [...r.detections].reverse()) await saveOneBox(d.box, img, join(out.saveDir, 'crops', d.name, `${stem}.jpg`));
+  }
+  if (out.json) emitJson({ image: file, ...(frame === undefined ? {} : { frame }), width: r.width, height: r.height, detections: r.detections, speed: r.speed });
+}
+
 export function detectCommand(): Command {
   return new Command('detect')
-    .description('detect objects in images (yolov5 detect.py)')
+    .description('detect objects in images and videos (yolov5 detect.py)')
     .option('--weights <files...>', 'model weights (several: an ensemble)')
-    .requiredOption('--source <src>', 'image, directory, glob or .txt list')
+    .requiredOption('--source <src>', 'image, video, directory, glob or .txt list (videos are read with ffmpeg)')
     .option('--imgsz, --img <px>', 'inference size', int, 640)
     .option('--conf-thres <t>', 'confidence threshold', float, 0.25)
     .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.45)
@@ -34,7 +69,8 @@ export function detectCommand(): Command {
     .option('--device <d>', 'cpu or cuda device', '')
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
-    .option('--nosave', 'do not save annotated images')
+    .option('--save-crop', 'save cropped prediction boxes to crops/<class>/')
+    .option('--nosave', 'do not save annotated images and videos')
     .option('--classes <ids...>', 'filter by class: --classes 0, or --classes 0 2 3', ints, intsDefault([]))
     .option('--agnostic-nms', 'class-agnostic NMS')
     .option('--augment', 'augmented inference (TTA)')
@@ -44,14 +80,21 @@ export function detectCommand(): Command {
     .option('--line-thickness <px>', 'bounding box thickness', int)
     .option('--hide-labels', 'hide labels')
     .option('--hide-conf', 'hide confidences')
-    .option('--json', 'print a JSON line per image and a JSON summary as the last line')
+    .option('--half', 'FP16 half-precision inference (CUDA only: ignored on the CPU)')
+    .option('--vid-stride <n>', 'video frame-rate stride: keep every n-th frame', int, 1)
+    .option('--json', 'print a JSON line per image or video frame and a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
       const weights = (o.weights as string[] | undefined) ?? [];
       if (!weights.length) throw new Error('--weights is required (a trained model, e.g. runs/train/exp/weights/best.safetensors)');
       if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device as string}: this build runs on the CPU; use --device cpu`);
+      if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)');
+      const stride = o.vidStride as number;
+      if (!(stride >= 1)) throw new Error(`--vid-stride ${stride}: expected a positive integer`);
       const files = resolveSources(o.source as string);
-      if (!files.length) throw new Error(`${o.source as string}: no images found`);
+      if (!files.length) throw new Error(`${o.source as string}: no images or videos found`);
+      const nVideos = files.filter(isVideo).length;
+      for (const f of files) if (isVideo(f)) requireFfmpeg(f); // before the model loads
       const det = await Detector.load(weights, {
         imgsz: o.img as number,
         confThres: o.confThres as number,
@@ -62,28 +105,56 @@ export function detectCommand(): Command {
         augment: !!o.augment,
       });
       const saveDir = incrementPath(o.project as string, o.name as string, !!o.existOk);
-      if (o.saveTxt) mkdirSync(join(saveDir, 'labels'), { recursive: true });
+      const out: Outputs = { saveDir, saveTxt: !!o.saveTxt, saveConf: !!o.saveConf, saveCrop: !!o.saveCrop, json: !!o.json };
+      if (out.saveTxt) mkdirSync(join(saveDir, 'labels'), { recursive: true });
+      const look: AnnotateOptions = { lineThickness: o.lineThickness as number | undefined, hideLabels: !!o.hideLabels, hideConf: !!o.hideConf };
       let total = 0;
+      let frames = 0;
       const speed = { pre: 0, inference: 0, nms: 0 };
-      for (const f of files) {
-        const r = await det.detect(f);
+      const tally = (r: DetectResult): void => {
         total += r.detections.length;
         speed.pre += r.speed.pre;
         speed.inference += r.speed.inference;
         speed.nms += r.speed.nms;
-        const counts = new Map<string, number>();
-        for (const d of r.detections) counts.set(d.name, (counts.get(d.name) ?? 0) + 1);
-        const summary = [...counts].map(([n, c]) => `${c} ${n}${c > 1 ? 's' : ''}`).join(', ') || '(no detections)';
-        console.log(`${f}: ${r.height}x${r.width} ${summary}, ${r.speed.inference.toFixed(1)}ms`);
-        const stem = basename(f, extname(f));
-        if (!o.nosave) await annotate(f, r.detections, join(saveDir, basename(f)), { lineThickness: o.lineThickness as number | undefined, hideLabels: !!o.hideLabels, hideConf: !!o.hideConf });
-        if (o.saveTxt) writeFileAtomic(join(saveDir, 'labels', `${stem}.txt`), new TextEncoder().encode(labelLines(r.detections, r.width, r.height, !!o.saveConf) + (r.detections.length ? '\n' : '')));
-        if (o.json) emitJson({ image: f, width: r.width, height: r.height, detections: r.detections, speed: r.speed });
+      };
+      try {
+        for (const [i, f] of files.entries()) {
+          const at = `${i + 1}/${files.length}`;
+          if (!isVideo(f)) {
+            const img = out.saveCrop ? await readImage(f) : undefined; // crops need the decoded pixels
+            const r = await det.detect(img ?? f);
+            tally(r);
+            console.log(`image ${at} ${f}: ${r.height}x${r.width} ${countSummary(r.detections)}, ${r.speed.inference.toFixed(1)}ms`);
+            if (!o.nosave) await annotate(f, r.detections, join(saveDir, basename(f)), look);
+            await saveResults(out, f, r, img);
+            continue;
+          }
+          const info = await probeVideo(f);
+          const expected = Math.floor(info.frames / stride);
+          const writer = o.nosave ? undefined : new VideoWriter(join(saveDir, `${basename(f, extname(f))}.mp4`), info.width, info.height, info.fps);
+          try {
+            for await (const frame of readFrames(f, info, stride)) {
+              const r = await det.detect(frame);
+              tally(r);
+              frames++;
+              console.log(`video ${at} (${frame.frame}/${expected}) ${f}: ${r.height}x${r.width} ${countSummary(r.detections)}, ${r.speed.inference.toFixed(1)}ms`);
+              if (writer) await writer.write(await annotateRaw(frame, r.detections, look));
+              await saveResults(out, f, r, frame, frame.frame);
+            }
+            await writer?.close();
+          } catch (e) {
+            await writer?.abort();
+            throw e;
+          }
+        }
+      } finally {
+        det.dispose();
       }
-      const n = files.length;
+      const n = Math.max(files.length - nVideos + frames, 1);
       console.log(`Speed: ${(speed.pre / n).toFixed(1)}ms pre-process, ${(speed.inference / n).toFixed(1)}ms inference, ${(speed.nms / n).toFixed(1)}ms NMS per image`);
-      if (!o.nosave || o.saveTxt) console.log(`Results saved to ${saveDir}`);
-      det.dispose();
-      if (o.json) emitJson({ command: 'detect', saveDir, images: n, detections: total, speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n }, seconds: (performance.now() - t0) / 1000 });
+      if (!o.nosave || out.saveTxt || out.saveCrop) console.log(`Results saved to ${saveDir}`);
+      if (out.json) {
+        emitJson({ command: 'detect', saveDir, images: files.length - nVideos, videos: nVideos, frames, detections: total, speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n }, seconds: (performance.now() - t0) / 1000 });
+      }
     });
 }

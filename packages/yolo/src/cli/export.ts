@@ -1,7 +1,7 @@
-// tsyolo export: export.py's flags for ONNX and TensorRTx .wts. Files are written next to the weights
-// (best.pt → best.onnx, best.wts), atomically, and only after they check out: the ONNX graph passes the
-// structural check and ONNX Runtime reproduces tsyolo's own output on a real image; the .wts file
-// reads back to the same values.
+// tsyolo export: export.py's flags for ONNX, TensorRTx .wts and a browser page. Files are written next
+// to the weights (best.pt → best.onnx, best.wts, best_web/), atomically, and only after they check out:
+// the ONNX graph passes the structural check and ONNX Runtime reproduces tsyolo's own output on a real
+// image; the .wts file reads back to the same values. `web` writes the ONNX model too.
 import { Command, InvalidArgumentError } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
@@ -12,10 +12,11 @@ import { exportOnnxDetailed, type OnnxExportOptions } from '../export/onnx.js';
 import { checkOnnx, formatCheck, MAX_OPSET, MIN_OPSET } from '../export/check.js';
 import { formatVerify, verifyOnnx } from '../export/verify.js';
 import { readWts, wtsTensors, writeWts } from '../export/wts.js';
+import { exportWeb } from '../export/web.js';
 import { emitJson } from './output.js';
 import { int, ints, intsDefault } from './parse.js';
 
-const FORMATS = ['onnx', 'wts'];
+const FORMATS = ['onnx', 'wts', 'web'];
 
 function formats(v: string, prev: string[] | undefined): string[] {
   const f = v.toLowerCase().replace(/^\./, '');
@@ -32,7 +33,7 @@ function mb(bytes: number): string {
 
 export function exportCommand(): Command {
   return new Command('export')
-    .description('export a model to ONNX and/or TensorRTx .wts (yolov5 export.py)')
+    .description('export a model to ONNX, TensorRTx .wts and/or a browser page running the ONNX model (yolov5 export.py)')
     .requiredOption('--weights <file>', 'model weights (.pt, .safetensors, tsyolo checkpoint)')
     .option('--include <formats...>', `formats: ${FORMATS.join(', ')}`, formats, onnxOnly)
     .option('--imgsz, --img <px...>', 'image size: one side (square) or h w', ints, intsDefault([640]))
@@ -57,7 +58,10 @@ export function exportCommand(): Command {
       const dynamic: OnnxExportOptions['dynamic'] = dyn === 'batch' ? 'batch' : !!dyn;
       const opset = o.opset as number;
       if (opset < MIN_OPSET || opset > MAX_OPSET) throw new Error(`--opset ${opset}: supported opsets are ${MIN_OPSET}..${MAX_OPSET}`);
-      if (!include.includes('onnx') && (o.half || dyn)) console.log('note: --half and --dynamic only apply to ONNX');
+      const onnxNeeded = include.includes('onnx') || include.includes('web');
+      if (!onnxNeeded && (o.half || dyn)) console.log('note: --half and --dynamic only apply to ONNX');
+      if (include.includes('web') && o.half) throw new Error('--include web: the web page runs float32 models; drop --half');
+      if (include.includes('web') && !include.includes('onnx')) console.log('note: web includes the ONNX model; it is exported too');
 
       const loaded = loadModelFile(weights, { cfg: o.cfg as string | undefined });
       const model = loaded.model;
@@ -87,7 +91,7 @@ export function exportCommand(): Command {
         summary.wts = { path, bytes: w.bytes, tensors: w.tensors, values: w.values };
       }
 
-      if (include.includes('onnx')) {
+      if (onnxNeeded) {
         const path = `${base}.onnx`;
         const t = performance.now();
         model.fuse().eval();
@@ -134,6 +138,15 @@ export function exportCommand(): Command {
             source: verify.source,
           },
         };
+        if (include.includes('web')) {
+          const tw = performance.now();
+          const dir = `${base}_web`;
+          const web = await exportWeb(bytes, basename(path), dir, { imgsz });
+          const total = web.files.reduce((n, f) => n + f.bytes, 0);
+          console.log(`Web: ${dir}/ (${web.files.map((f) => f.name).join(', ')}; ${mb(total)}) in ${((performance.now() - tw) / 1000).toFixed(1)}s`);
+          console.log(`     serve it over http (ONNX Runtime Web cannot load .wasm from file://): npx http-server ${dir} -p 8080, or cd ${dir} && python3 -m http.server 8080`);
+          summary.web = web;
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       console.log(`Export complete (${seconds.toFixed(1)}s)`);

@@ -1,6 +1,8 @@
 // tsyolo val: val.py's flags — P, R, mAP50, mAP50-95 (per class with --verbose) and the speed line;
 // --save-txt/--save-conf labels, --save-json COCO results (evaluated with cocoEval when the dataset has
-// COCO ground truth), --augment (TTA), several --weights (an ensemble), --task speed.
+// COCO ground truth), --augment (TTA), several --weights (an ensemble), --task speed. An .onnx file runs on
+// ONNX Runtime; a fixed-shape one sets the image size and batch (square letterbox, as yolov5's val.py
+// does for exported models), a dynamic one runs like the PyTorch model (rectangular batches).
 import { ConfusionMatrix } from '../metrics/ap.js';
 import { labelsToBoxes, plotConfusionMatrix, plotImages, plotMcCurve, plotPrCurve, predsToBoxes } from '../plots/index.js';
 import { Command } from 'commander';
@@ -14,7 +16,8 @@ import { createDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { loadModel } from '../models/weights.js';
 import type { DetectionModel } from '../models/model.js';
-import { validate, type ValBatch, type ValResult } from '../engine/validator.js';
+import { validate, type ValBatch, type ValModel, type ValResult } from '../engine/validator.js';
+import { isOnnxFile, OnnxModel } from '../detect/onnx-model.js';
 import { checkImgSize, incrementPath } from '../engine/paths.js';
 import { scaleBoxes, xyxy2xywh } from '../boxes/convert.js';
 import { cocoEval, type CocoDetection } from '../metrics/coco.js';
@@ -96,6 +99,7 @@ export function valCommand(): Command {
     .option('--workers <n>', 'dataloader workers', int, 2)
     .option('--single-cls', 'treat as single-class dataset')
     .option('--augment', 'augmented inference (TTA)')
+    .option('--half', 'FP16 half-precision inference (CUDA only: ignored on the CPU)')
     .option('--verbose', 'report mAP by class')
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
@@ -104,9 +108,11 @@ export function valCommand(): Command {
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'existing project/name ok, do not increment')
+    .option('--threads <n>', 'ONNX Runtime threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core)', int)
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
+      if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)'); // val.py: half &= device.type != 'cpu'
       if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device as string}: this build runs on the CPU; use --device cpu`);
       let task = o.task as string;
       if (!['train', 'val', 'test', 'speed'].includes(task)) throw new Error(`--task ${task}: expected train, val, test or speed`);
@@ -120,19 +126,39 @@ export function valCommand(): Command {
       }
       const data = loadDataConfig(o.data as string);
       const weights = o.weights as string[];
+      const onnxFiles = weights.filter(isOnnxFile);
+      if (onnxFiles.length && weights.length > 1) throw new Error(`${onnxFiles.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights); pass one .onnx file alone`);
+      const onnx = onnxFiles.length ? await OnnxModel.load(weights[0], { threads: o.threads as number | undefined }) : null;
       const models: DetectionModel[] = [];
       try {
-        for (const w of weights) models.push(loadModel(w).fuse().eval());
+        if (!onnx) for (const w of weights) models.push(loadModel(w).fuse().eval());
       } catch (e) {
         for (const m of models) m.dispose();
         throw e;
       }
-      const model = models.length === 1 ? models[0] : new Ensemble(models);
+      const model: ValModel = onnx ?? (models.length === 1 ? models[0] : new Ensemble(models));
       if (models.length > 1) console.log(`Ensemble created with ${weights.join(', ')}`);
-      const names = models[0].names;
+      const names = onnx ? onnx.names : models[0].names;
       try {
-        const gs = Math.max(Math.max(...models.flatMap((m) => m.stride)), 32);
-        const imgsz = checkImgSize(o.img as number, gs, 0, console.log);
+        const gs = onnx ? Math.max(onnx.stride, 32) : Math.max(Math.max(...models.flatMap((m) => m.stride)), 32);
+        let imgsz = checkImgSize(o.img as number, gs, 0, console.log);
+        let batchSize = o.batchSize as number;
+        let rect = true;
+        if (onnx) {
+          const dims = [onnx.batch ?? 'batch', 3, ...(onnx.shape ?? ['height', 'width'])].join(',');
+          console.log(`ONNX Runtime: ${weights[0]} (input [${dims}]${onnx.half ? ' float16' : ''}, ${onnx.nc} classes, stride ${onnx.stride}, ${onnx.threads} thread${onnx.threads > 1 ? 's' : ''})`);
+          if (o.augment) throw new Error(`--augment: test-time augmentation needs PyTorch weights; ${weights[0]} is an ONNX model`);
+          if (onnx.shape) {
+            if (onnx.shape[0] !== onnx.shape[1]) throw new Error(`${weights[0]}: the fixed input ${onnx.shape.join('x')} is not square; val letterboxes to squares (export a square --imgsz, or with --dynamic)`);
+            if (imgsz !== onnx.shape[0]) console.log(`Forcing --imgsz ${onnx.shape[0]}: ${weights[0]} has a fixed input size`);
+            imgsz = onnx.shape[0];
+            rect = false;
+          }
+          if (onnx.batch !== null && onnx.batch !== batchSize) {
+            console.log(`Forcing --batch-size ${onnx.batch} square inference (${onnx.batch},3,${imgsz},${imgsz}) for a fixed-shape ONNX model`);
+            batchSize = onnx.batch;
+          }
+        }
         const sources = task === 'test' ? data.test : task === 'train' ? data.train : data.val;
         if (!sources?.length) throw new Error(`${o.data as string}: no '${task}' split`);
         if (!o.singleCls && model.nc !== data.nc) throw new Error(`${weights.join(', ')} has ${model.nc} classes, ${o.data as string} has ${data.nc}`);
@@ -181,8 +207,8 @@ export function valCommand(): Command {
           });
         };
 
-        const ds = await createDataset(sources, { imgsz, augment: false, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: gs, batchSize: o.batchSize as number, nc: data.nc, rect: true, pad: 0.5, singleCls: !!o.singleCls, log: console.log, prefix: `${task}: ` });
-        const loader = new DataLoader(ds.spec, { batchSize: o.batchSize as number, workers: o.workers as number, shuffle: false, seed: 0 });
+        const ds = await createDataset(sources, { imgsz, augment: false, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: gs, batchSize, nc: data.nc, rect, pad: 0.5, singleCls: !!o.singleCls, log: console.log, prefix: `${task}: ` });
+        const loader = new DataLoader(ds.spec, { batchSize, workers: o.workers as number, shuffle: false, seed: 0 });
         let r: ValResult;
         try {
           r = await validate(model, loader, { confThres, iouThres, maxDet: o.maxDet as number, singleCls: !!o.singleCls, augment: !!o.augment, onBatch });
@@ -203,7 +229,7 @@ export function valCommand(): Command {
             if (o.verbose) console.log(formatRow(name, r.seen, r.nt[c], [r.ap!.p[i], r.ap!.r[i], r.ap!.ap50[i], r.ap!.apMean[i]]));
           });
         }
-        console.log(`Speed: ${r.speed.pre.toFixed(1)}ms pre-process, ${r.speed.inference.toFixed(1)}ms inference, ${r.speed.nms.toFixed(1)}ms NMS per image at shape (${o.batchSize as number}, 3, ${imgsz}, ${imgsz})`);
+        console.log(`Speed: ${r.speed.pre.toFixed(1)}ms pre-process, ${r.speed.inference.toFixed(1)}ms inference, ${r.speed.nms.toFixed(1)}ms NMS per image at shape (${batchSize}, 3, ${imgsz}, ${imgsz})`);
 
         let predictionsJson: string | null = null;
         let coco: { annotations: string; stats: number[] } | null = null;

@@ -1,9 +1,10 @@
 // Annotated images: class-coloured boxes and labels drawn as an SVG overlay that sharp
-// composites onto the image.
+// composites onto the image (an image file, or a decoded RGB frame in memory).
 import sharp from 'sharp';
 import { writeFileAtomic } from '@tsyolo/torch';
 import { extname } from 'node:path';
 import type { Detection } from './detector.js';
+import type { RawImage } from '../data/types.js';
 
 // yolov5's colour palette (by class index)
 const PALETTE = ['FF3838', 'FF9D97', 'FF701F', 'FFB21D', 'CFD231', '48F90A', '92CC17', '3DDB86', '1A9334', '00D4BB', '2C99A8', '00C2FF', '344593', '6473FF', '0018EC', '8438FF', '520085', 'CB38FF', 'FF95C8', 'FF37C7'];
@@ -50,4 +51,17 @@ export async function annotate(source: string | Buffer, dets: Detection[], out: 
   const fmt = ext === 'png' ? 'png' : ext === 'webp' ? 'webp' : 'jpeg';
   const buf = await img.composite([{ input: Buffer.from(overlaySvg(width!, height!, dets, o)), top: 0, left: 0 }]).toFormat(fmt).toBuffer();
   writeFileAtomic(out, buf);
+}
+
+/** The RGB image with its detections drawn, in memory (for video frames): same size, 3 channels. */
+export async function annotateRaw(img: RawImage, dets: Detection[], o: AnnotateOptions = {}): Promise<RawImage> {
+  const { width, height } = img;
+  const input = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  const { data, info } = await sharp(input, { raw: { width, height, channels: 3 } })
+    .composite([{ input: Buffer.from(overlaySvg(width, height, dets, o)), top: 0, left: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== width || info.height !== height) throw new Error(`annotateRaw: expected ${width}x${height}x3, got ${info.width}x${info.height}x${info.channels}`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
 }

@@ -1,6 +1,8 @@
 // The programmatic detector: `const det = await Detector.load('best.safetensors');
 // const boxes = await det.detect('bus.jpg')`. Several weights form an ensemble (outputs
 // concatenated before NMS, as yolov5's Ensemble); `augment` runs test-time augmentation.
+// An .onnx file runs on ONNX Runtime (CPU) with the plain-TypeScript pre/post-processing of
+// src/portable (the code the exported web page runs): letterbox, NMS and box scaling as here.
 import { inferenceMode, tidy, type Tensor } from '@tsyolo/torch';
 import { loadModel } from '../models/weights.js';
 import type { DetectionModel } from '../models/model.js';
@@ -8,6 +10,12 @@ import { nonMaxSuppression } from '../boxes/nms.js';
 import { scaleBoxes } from '../boxes/convert.js';
 import { prepare, readImage } from './image.js';
 import { Ensemble } from './ensemble.js';
+import type { RawImage } from '../data/types.js';
+import { isOnnxFile, OnnxModel } from './onnx-model.js';
+import { letterboxInput } from '../portable/letterbox.js';
+import { nonMaxSuppressionRows } from '../portable/nms.js';
+import { toDetections } from '../portable/scale.js';
+import type { Detection } from '../portable/types.js';
 
 export interface DetectOptions {
   imgsz?: number;
@@ -20,15 +28,12 @@ export interface DetectOptions {
   auto?: boolean;
   /** test-time augmentation (yolov5's --augment) */
   augment?: boolean;
+  /** ONNX Runtime intra-op threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core) */
+  threads?: number;
 }
 
-export interface Detection {
-  /** [x1, y1, x2, y2] in original image pixels */
-  box: [number, number, number, number];
-  conf: number;
-  cls: number;
-  name: string;
-}
+/** One detection: box [x1, y1, x2, y2] in original image pixels, conf, cls, name (shared with src/portable). */
+export type { Detection } from '../portable/types.js';
 
 export interface DetectResult {
   detections: Detection[];
@@ -39,25 +44,50 @@ export interface DetectResult {
 }
 
 export class Detector {
+  /** the libtorch models (none for an ONNX model) */
   readonly models: DetectionModel[];
-  readonly ensemble: Ensemble;
+  /** the ONNX Runtime model, for .onnx weights */
+  readonly onnx: OnnxModel | null;
   readonly stride: number;
   readonly names: string[];
+  private readonly native: Ensemble | null;
+  private warnedSize = false;
   constructor(
-    models: DetectionModel[],
+    models: DetectionModel[] | OnnxModel,
     readonly opts: DetectOptions = {},
   ) {
+    if (models instanceof OnnxModel) {
+      this.models = [];
+      this.onnx = models;
+      this.native = null;
+      this.stride = models.stride;
+      this.names = models.names;
+      return;
+    }
+    this.onnx = null;
     if (!models.length) throw new Error('Detector: no models');
     this.models = models.map((m) => (m.fused ? m : m.fuse()).eval());
-    this.ensemble = new Ensemble(this.models);
+    this.native = new Ensemble(this.models);
     this.stride = Math.max(...models.map((m) => Math.max(...m.stride)));
     this.names = models[0].names;
     const nc = models[0].nc;
     if (models.some((m) => m.nc !== nc)) throw new Error(`Detector: an ensemble needs models with the same classes (${models.map((m) => m.nc).join(' vs ')})`);
   }
 
+  /** The libtorch ensemble of the models (a Detector on an ONNX model has none). */
+  get ensemble(): Ensemble {
+    if (!this.native) throw new Error(`Detector: ${this.onnx?.path ?? 'this model'} runs on ONNX Runtime and has no libtorch models`);
+    return this.native;
+  }
+
+  /** Weights files (.pt, .safetensors; several: an ensemble), or one .onnx file (run by ONNX Runtime). */
   static async load(weights: string | string[], opts: DetectOptions = {}): Promise<Detector> {
     const list = Array.isArray(weights) ? weights : [weights];
+    const onnx = list.filter(isOnnxFile);
+    if (onnx.length) {
+      if (list.length > 1) throw new Error(`${onnx.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights on libtorch); pass one .onnx file alone`);
+      return new Detector(await OnnxModel.load(list[0], { threads: opts.threads }), opts);
+    }
     return new Detector(list.map((w) => loadModel(w)), opts);
   }
 
@@ -66,10 +96,11 @@ export class Detector {
     return inferenceMode(() => this.ensemble.predict(input, augment));
   }
 
-  async detect(source: string | Buffer, o: DetectOptions = {}): Promise<DetectResult> {
+  async detect(source: string | Buffer | RawImage, o: DetectOptions = {}): Promise<DetectResult> {
     const opts = { ...this.opts, ...o };
     const t0 = performance.now();
-    const img = await readImage(source);
+    const img = typeof source === 'string' || Buffer.isBuffer(source) ? await readImage(source) : source; // a RawImage: an already decoded frame
+    if (this.onnx) return this.detectOnnx(this.onnx, img, opts, t0);
     const imgsz = Math.ceil((opts.imgsz ?? 640) / this.stride) * this.stride;
     return tidy(() => {
       const p = prepare(img, imgsz, this.stride, opts.auto ?? true);
@@ -93,7 +124,37 @@ export class Detector {
     });
   }
 
+  /**
+   * ONNX Runtime path: a fixed-size model takes its own H×W (letterboxed without auto, as yolov5's
+   * DetectMultiBackend), a dynamic one imgsz like the libtorch path; NMS and scaling from src/portable.
+   */
+  private async detectOnnx(m: OnnxModel, img: RawImage, opts: DetectOptions, t0: number): Promise<DetectResult> {
+    if (opts.augment) throw new Error(`${m.path}: test-time augmentation (--augment) needs PyTorch weights; an ONNX model runs as exported`);
+    let size: [number, number];
+    let auto = opts.auto ?? true;
+    if (m.shape) {
+      size = m.shape;
+      auto = false;
+      if (opts.imgsz !== undefined && (opts.imgsz !== size[0] || opts.imgsz !== size[1]) && !this.warnedSize) {
+        console.warn(`${m.path}: the model's input is fixed at ${size[0]}x${size[1]}; images are letterboxed to that size, not to imgsz ${opts.imgsz}`);
+        this.warnedSize = true;
+      }
+    } else {
+      const s = Math.ceil((opts.imgsz ?? 640) / this.stride) * this.stride;
+      size = [s, s];
+    }
+    const lb = letterboxInput(img, size, { auto, stride: this.stride });
+    const t1 = performance.now();
+    const out = await m.run(lb.data, [1, 3, lb.shape[0], lb.shape[1]]);
+    const t2 = performance.now();
+    const [rows] = nonMaxSuppressionRows(out.data, out.dims, { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, classes: opts.classes, agnostic: opts.agnostic ?? false, maxDet: opts.maxDet ?? 1000 });
+    const detections = toDetections(rows, lb.shape, [img.height, img.width], this.names);
+    const t3 = performance.now();
+    return { detections, width: img.width, height: img.height, speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 } };
+  }
+
   dispose(): void {
     for (const m of this.models) m.dispose();
+    this.onnx?.dispose();
   }
 }

@@ -10,6 +10,7 @@ import type { ComputeLoss } from '../loss/compute-loss.js';
 import type { DataLoader } from '../data/loader.js';
 import { Ensemble } from '../detect/ensemble.js';
 import { forwardAugment } from '../detect/tta.js';
+import { OnnxModel } from '../detect/onnx-model.js';
 
 export interface ValOptions {
   confThres?: number;
@@ -43,8 +44,11 @@ export interface ValBatch {
   batchIndex: number;
 }
 
-/** A model the validator runs: a DetectionModel, or an Ensemble of them (predictions only, no loss). */
-export type ValModel = DetectionModel | Ensemble;
+/**
+ * A model the validator runs: a DetectionModel, an Ensemble of them (predictions only, no loss), or an
+ * ONNX model on ONNX Runtime (predictions only; the loader's batches must fit its input shape).
+ */
+export type ValModel = DetectionModel | Ensemble | OnnxModel;
 
 export interface ValResult {
   mp: number;
@@ -68,8 +72,12 @@ export async function validate(model: ValModel, loader: DataLoader, opts: ValOpt
   const confThres = opts.confThres ?? 0.001;
   const iouThres = opts.iouThres ?? 0.6;
   const maxDet = opts.maxDet ?? 300;
-  const training = model.training;
-  model.eval();
+  const onnx = model instanceof OnnxModel ? model : null;
+  const native = model instanceof OnnxModel ? null : model;
+  if (onnx && opts.augment) throw new Error(`${onnx.path}: test-time augmentation (--augment) needs PyTorch weights`);
+  if (onnx && opts.computeLoss) throw new Error(`${onnx.path}: losses need the PyTorch model`);
+  const training = native?.training ?? false;
+  native?.eval();
   const correct: Uint8Array[] = [];
   const confs: Float32Array[] = [];
   const pcls: Float32Array[] = [];
@@ -80,15 +88,19 @@ export async function validate(model: ValModel, loader: DataLoader, opts: ValOpt
   const t = { pre: 0, inference: 0, nms: 0 };
   try {
     for await (const batch of loader.epoch(opts.epoch ?? 0)) {
+      // ONNX Runtime runs asynchronously: its predictions are made before the synchronous scope below
+      const tOnnx = performance.now();
+      const onnxPred = onnx ? await onnx.predict(batch.images) : null;
+      const onnxMs = performance.now() - tOnnx;
       tidy(() => {
         const t0 = performance.now();
-        const im = batch.images.float().div(255);
-        const [, , h, w] = im.shape;
+        const [, , h, w] = batch.images.shape;
+        const im = onnxPred ? null : batch.images.float().div(255);
+        const forward = (m: DetectionModel | Ensemble, x: Tensor): { pred: Tensor; raw: Tensor[] | null } =>
+          noGrad(() => (opts.augment ? { pred: m instanceof Ensemble ? m.predict(x, true) : forwardAugment(m, x), raw: null } : m.forwardBoth(x)));
         const t1 = performance.now();
-        const { pred, raw } = noGrad((): { pred: Tensor; raw: Tensor[] | null } =>
-          opts.augment ? { pred: model instanceof Ensemble ? model.predict(im, true) : forwardAugment(model, im), raw: null } : model.forwardBoth(im),
-        );
-        const t2 = performance.now();
+        const { pred, raw } = onnxPred ? { pred: onnxPred, raw: null } : forward(native!, im!);
+        const t2 = performance.now() + (onnxPred ? onnxMs : 0);
         if (opts.computeLoss && raw) {
           const items = noGrad(() => opts.computeLoss!.call(raw, batch.targets).items.toArray());
           for (let k = 0; k < 3; k++) loss[k] += items[k];
@@ -126,11 +138,12 @@ export async function validate(model: ValModel, loader: DataLoader, opts: ValOpt
         opts.onBatch?.({ images: batch.images, targets, preds, paths: batch.paths, shapes: batch.shapes.map((s) => s[0]), ratioPads: batch.shapes.map((s) => s[1]), batchIndex: nBatches });
         nBatches++;
       });
+      onnxPred?.dispose();
       batch.images.dispose();
       batch.targets.dispose();
     }
   } finally {
-    model.train(training);
+    native?.train(training);
   }
   return summarize(nc, correct, confs, pcls, tcls, loss, nBatches, seen, t);
 }

@@ -9,6 +9,7 @@ import { DetectionModel as Model } from '../models/model.js';
 import { nonMaxSuppression } from '../boxes/nms.js';
 import { prepare, readImage } from '../detect/image.js';
 import { decodeModel } from './onnx-proto.js';
+import { loadOnnxRuntime } from '../detect/onnx-runtime.js';
 
 export interface VerifyOptions {
   /** images to run (cycled to fill the batch); default bus.jpg (and zidane.jpg) from the shared data folder */
@@ -92,20 +93,9 @@ export function sampleImages(): string[] {
   return ['bus.jpg', 'zidane.jpg'].map((f) => join(s, 'data', 'images', f)).filter((f) => existsSync(f));
 }
 
-type Ort = typeof import('onnxruntime-node');
-let ortModule: Ort | null = null;
 /** onnxruntime-node, loaded on first use (its native library is not needed for exporting). */
-export async function loadOrt(): Promise<Ort> {
-  if (!ortModule) {
-    let m: Ort & { default?: Ort };
-    try {
-      m = (await import('onnxruntime-node')) as Ort & { default?: Ort };
-    } catch (e) {
-      throw new Error(`ONNX Runtime is needed to check an ONNX export, and onnxruntime-node cannot be loaded (${(e as Error).message}); install it (npm install onnxruntime-node) or skip the check (--no-verify)`);
-    }
-    ortModule = m.default ?? m;
-  }
-  return ortModule;
+export function loadOrt(): ReturnType<typeof loadOnnxRuntime> {
+  return loadOnnxRuntime('to check an ONNX export', ' or skip the check (--no-verify)');
 }
 
 /** An ONNX Runtime CPU session for ONNX bytes. */
