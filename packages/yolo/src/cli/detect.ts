@@ -16,6 +16,7 @@ import { VideoWriter } from '../detect/video-writer.js';
 import type { RawImage } from '../data/types.js';
 import { incrementPath } from '../engine/paths.js';
 import { emitJson } from './output.js';
+import { cpuOnlyDevice } from './device.js';
 import { float, int, ints, intsDefault } from './parse.js';
 
 function labelLines(dets: Detection[], w: number, h: number, saveConf: boolean): string {
@@ -66,7 +67,7 @@ export function detectCommand(): Command {
     .option('--conf-thres <t>', 'confidence threshold', float, 0.25)
     .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.45)
     .option('--max-det <n>', 'maximum detections per image', int, 1000)
-    .option('--device <d>', 'cpu or cuda device', '')
+    .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
     .option('--save-crop', 'save cropped prediction boxes to crops/<class>/')
@@ -87,7 +88,7 @@ export function detectCommand(): Command {
       const t0 = performance.now();
       const weights = (o.weights as string[] | undefined) ?? [];
       if (!weights.length) throw new Error('--weights is required (a trained model, e.g. runs/train/exp/weights/best.safetensors)');
-      if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device as string}: this build runs on the CPU; use --device cpu`);
+      cpuOnlyDevice(o.device as string, 'detect');
       if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)');
       const stride = o.vidStride as number;
       if (!(stride >= 1)) throw new Error(`--vid-stride ${stride}: expected a positive integer`);

@@ -23,6 +23,7 @@ import { scaleBoxes, xyxy2xywh } from '../boxes/convert.js';
 import { cocoEval, type CocoDetection } from '../metrics/coco.js';
 import { Ensemble } from '../detect/ensemble.js';
 import { emitJson } from './output.js';
+import { cpuOnlyDevice } from './device.js';
 import { float, int } from './parse.js';
 
 /** Python's '%g' (6 significant digits, exponent form below 1e-4 or from 1e6). */
@@ -95,7 +96,7 @@ export function valCommand(): Command {
     .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.6)
     .option('--max-det <n>', 'maximum detections per image', int, 300)
     .option('--task <task>', 'train, val, test or speed', 'val')
-    .option('--device <d>', 'cpu or cuda device', '')
+    .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
     .option('--workers <n>', 'dataloader workers', int, 2)
     .option('--single-cls', 'treat as single-class dataset')
     .option('--augment', 'augmented inference (TTA)')
@@ -113,7 +114,7 @@ export function valCommand(): Command {
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
       if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)'); // val.py: half &= device.type != 'cpu'
-      if (o.device && o.device !== 'cpu') throw new Error(`--device ${o.device as string}: this build runs on the CPU; use --device cpu`);
+      cpuOnlyDevice(o.device as string, 'val');
       let task = o.task as string;
       if (!['train', 'val', 'test', 'speed'].includes(task)) throw new Error(`--task ${task}: expected train, val, test or speed`);
       let confThres = o.confThres as number;
@@ -131,7 +132,7 @@ export function valCommand(): Command {
       const onnx = onnxFiles.length ? await OnnxModel.load(weights[0], { threads: o.threads as number | undefined }) : null;
       const models: DetectionModel[] = [];
       try {
-        if (!onnx) for (const w of weights) models.push(loadModel(w).fuse().eval());
+        if (!onnx) for (const w of weights) models.push(loadModel(w).fuse().eval().channelsLast());
       } catch (e) {
         for (const m of models) m.dispose();
         throw e;

@@ -66,7 +66,7 @@ export class Detector {
     }
     this.onnx = null;
     if (!models.length) throw new Error('Detector: no models');
-    this.models = models.map((m) => (m.fused ? m : m.fuse()).eval());
+    this.models = models.map((m) => (m.fused ? m : m.fuse()).eval().channelsLast());
     this.native = new Ensemble(this.models);
     this.stride = Math.max(...models.map((m) => Math.max(...m.stride)));
     this.names = models[0].names;
@@ -105,7 +105,7 @@ export class Detector {
     return tidy(() => {
       const p = prepare(img, imgsz, this.stride, opts.auto ?? true);
       const t1 = performance.now();
-      const pred = this.predict(p.input, opts.augment ?? false);
+      const pred = this.predict(p.input.contiguous('channels_last'), opts.augment ?? false);
       const t2 = performance.now();
       const [det] = inferenceMode(() =>
         nonMaxSuppression(pred, { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, classes: opts.classes, agnostic: opts.agnostic ?? false, maxDet: opts.maxDet ?? 1000 }),

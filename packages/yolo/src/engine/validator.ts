@@ -12,6 +12,9 @@ import { Ensemble } from '../detect/ensemble.js';
 import { forwardAugment } from '../detect/tta.js';
 import { OnnxModel } from '../detect/onnx-model.js';
 
+/** Images per forward pass inside a validation batch. */
+export const INFER_CHUNK = 8;
+
 export interface ValOptions {
   confThres?: number;
   iouThres?: number;
@@ -98,8 +101,20 @@ export async function validate(model: ValModel, loader: DataLoader, opts: ValOpt
         const im = onnxPred ? null : batch.images.float().div(255);
         const forward = (m: DetectionModel | Ensemble, x: Tensor): { pred: Tensor; raw: Tensor[] | null } =>
           noGrad(() => (opts.augment ? { pred: m instanceof Ensemble ? m.predict(x, true) : forwardAugment(m, x), raw: null } : m.forwardBoth(x)));
+        // large batches run in sub-batches: on the CPU, per-image cost at batch 32 is ~1.6x that at 8
+        const forwardChunked = (m: DetectionModel | Ensemble, input: Tensor): { pred: Tensor; raw: Tensor[] | null } => {
+          const layout = m instanceof Ensemble ? m.models[0].layout : m.layout;
+          const x = layout === 'channels_last' ? input.contiguous('channels_last') : input;
+          if (x.shape[0] <= INFER_CHUNK) return forward(m, x);
+          const outs = x.split(INFER_CHUNK, 0).map((c) => forward(m, c));
+          const raws = outs.map((o) => o.raw);
+          return {
+            pred: cat(outs.map((o) => o.pred), 0),
+            raw: raws.every((r) => r) ? raws[0]!.map((_, l) => cat(raws.map((r) => r![l]), 0)) : null,
+          };
+        };
         const t1 = performance.now();
-        const { pred, raw } = onnxPred ? { pred: onnxPred, raw: null } : forward(native!, im!);
+        const { pred, raw } = onnxPred ? { pred: onnxPred, raw: null } : forwardChunked(native!, im!);
         const t2 = performance.now() + (onnxPred ? onnxMs : 0);
         if (opts.computeLoss && raw) {
           const items = noGrad(() => opts.computeLoss!.call(raw, batch.targets).items.toArray());
