@@ -3,6 +3,7 @@
 // JavaScript over typed arrays pulled out of the tensors once (no per-box tensor ops).
 import { callTensor, fromTypedArray, tensor, tidy, zeros, cat, type Tensor } from '@tsyolo/torch';
 import { xywh2xyxy } from './convert.js';
+import type { NmsOptions as PortableNmsOptions } from '../portable/types.js';
 
 /** Class offset added to boxes for class-aware NMS (pixels; larger than any image side). */
 export const maxWh = 7680;
@@ -203,19 +204,8 @@ function iou64(ix1: number, iy1: number, ix2: number, iy2: number, ia: number, j
   return inter / (ia + ja - inter);
 }
 
-export interface NmsOptions {
-  /** Candidates need obj > confThres, detections conf (obj·cls) > confThres. Default 0.25. */
-  confThres?: number;
-  /** IoU above which the weaker box is suppressed. Default 0.45. */
-  iouThres?: number;
-  /** Keep only these class indices. */
-  classes?: readonly number[] | null;
-  /** Class-agnostic NMS (no class offsets). Default false. */
-  agnostic?: boolean;
-  /** One detection per (box, class) with conf > confThres instead of the best class only. Default false. */
-  multiLabel?: boolean;
-  /** At most this many detections per image. Default 300. */
-  maxDet?: number;
+/** The portable NMS's options, plus mask coefficients. */
+export interface NmsOptions extends PortableNmsOptions {
   /** Number of mask coefficients at the end of each row (segmentation models). Default 0. */
   nm?: number;
 }

@@ -21,7 +21,12 @@ export function isSupportedImage(p: string): boolean {
   return (IMG_FORMATS as readonly string[]).includes(imageExt(p));
 }
 
-function walk(dir: string, out: string[]): void {
+/**
+ * Files under a folder whose names `keep` accepts: recursive, hidden entries skipped (macOS '._x.jpg',
+ * our own temp files); symlinked folders are not entered (no loops, no escaping the dataset), symlinked
+ * files are listed and judged later.
+ */
+export function walkFiles(dir: string, keep: (name: string) => boolean, out: string[] = []): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -29,7 +34,7 @@ function walk(dir: string, out: string[]): void {
     throw new Error(`cannot read folder ${dir}: ${(e as Error).message}`);
   }
   for (const n of names) {
-    if (n.startsWith('.')) continue; // hidden files, macOS '._x.jpg', our own temp files
+    if (n.startsWith('.')) continue;
     const p = join(dir, n);
     let st;
     try {
@@ -37,14 +42,17 @@ function walk(dir: string, out: string[]): void {
     } catch {
       continue;
     }
-    // symlinked folders are not entered (no loops, no escaping the dataset); symlinked files
-    // are listed and judged by verification
-    if (st.isDirectory()) walk(p, out);
-    else if ((st.isFile() || st.isSymbolicLink()) && LISTED.has(imageExt(n))) out.push(p);
+    if (st.isDirectory()) walkFiles(p, keep, out);
+    else if ((st.isFile() || st.isSymbolicLink()) && keep(n)) out.push(p);
   }
+  return out;
 }
 
-function byCodePoint(a: string, b: string): number {
+function walk(dir: string, out: string[]): void {
+  walkFiles(dir, (n) => LISTED.has(imageExt(n)), out);
+}
+
+export function byCodePoint(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -1,6 +1,7 @@
 // The mutation table of yolov5 v7.0's hyperparameter evolution: per hyp key its mutation gain
 // (0 = never mutated) and the bounds every evolved value is clipped to.
 import type { Hyp } from '../data/types.js';
+import { RESULT_KEYS } from '../engine/results.js';
 
 export interface MutationLimit {
   /** mutation scale (0: the key is never mutated) */
@@ -54,12 +55,4 @@ export function mutationLimit(key: string): MutationLimit | undefined {
 }
 
 /** The 7 result columns that open every evolve.csv row (yolov5's order). */
-export const RESULT_COLUMNS = [
-  'metrics/precision',
-  'metrics/recall',
-  'metrics/mAP_0.5',
-  'metrics/mAP_0.5:0.95',
-  'val/box_loss',
-  'val/obj_loss',
-  'val/cls_loss',
-] as const;
+export const RESULT_COLUMNS: readonly string[] = RESULT_KEYS.slice(3, 10);
