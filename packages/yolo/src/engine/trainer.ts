@@ -5,7 +5,7 @@ import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { clipGradNorm_, F, getNumThreads, manualSeed, nn, noGrad, optim, setRngState, tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
-import { loadConfig } from '../models/config.js';
+import { loadConfig, type ModelConfig } from '../models/config.js';
 import { DetectionModel } from '../models/model.js';
 import { loadModelFile, transferWeights } from '../models/weights.js';
 import { loadDataConfig } from '../data/config.js';
@@ -173,6 +173,11 @@ function setFrozen(model: DetectionModel, prefixes: string[], frozen: boolean, l
   }
 }
 
+/** hyp `anchors: k` (set by --evolve) builds the model with k anchors per level, left to AutoAnchor (yolov5's Model(anchors=…)). */
+function withAnchorCount(cfg: ModelConfig, hyp: Hyp): ModelConfig {
+  return hyp.anchors ? { ...cfg, anchors: Math.round(hyp.anchors) } : cfg;
+}
+
 /** Rounds every floating tensor to FP16 precision in place (yolov5's model.half().float()). */
 function roundToHalf(model: DetectionModel): void {
   tidy(() =>
@@ -253,14 +258,14 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
   } else if (o.weights) {
     const src = loadModelFile(o.weights);
     const cfg = o.cfg ? loadConfig(o.cfg) : src.model.cfg;
-    model = new DetectionModel(cfg, { nc });
+    model = new DetectionModel(withAnchorCount(cfg, hyp), { nc });
     const exclude = o.cfg || hyp.anchors ? ['anchor'] : [];
     const r = transferWeights(model, src.model.stateDict(), exclude);
     log(`Transferred ${r.transferred}/${r.total} items from ${o.weights}`);
     src.model.dispose();
   } else {
     if (!o.cfg) throw new Error('give --cfg (a model config) or --weights to train from');
-    model = new DetectionModel(loadConfig(o.cfg), { nc });
+    model = new DetectionModel(withAnchorCount(loadConfig(o.cfg), hyp), { nc });
   }
   model.names = names;
   const frozen = freezePrefixes(o.freeze);

@@ -73,12 +73,15 @@ export function knownModules(): string[] {
   return Object.keys(makers);
 }
 
-/** Anchors as per-level pixel pairs; an anchor count (AutoAnchor later) becomes placeholders. */
+/**
+ * Anchors as per-level pixel pairs. An anchor count k becomes yolov5's placeholders 0, 1, …, 2k−1 on
+ * every level: degenerate on purpose, so that AutoAnchor always recomputes them.
+ */
 export function anchorLevels(cfg: ModelConfig): number[][] {
   if (typeof cfg.anchors !== 'number') return cfg.anchors;
   const nl = cfg.head[cfg.head.length - 1][0];
   const levels = Array.isArray(nl) ? nl.length : 1;
-  return Array.from({ length: levels }, () => Array.from({ length: cfg.anchors as number }, () => [10, 10]).flat());
+  return Array.from({ length: levels }, () => Array.from({ length: 2 * (cfg.anchors as number) }, (_, i) => i));
 }
 
 export interface Built {
