@@ -21,8 +21,10 @@ export async function benchOnnx(threads: number[], names = ['yolov5n', 'yolov5s'
     for (const size of sizes) {
       const path = join(dir, `${name}-${size}.onnx`);
       writeFileAtomic(path, exportOnnx(model, { imgsz: size }));
+      // the libtorch side as the Detector runs it: channels-last weights and input
+      if (size === sizes[0]) model.channelsLast();
       const input = letterboxInput(bus, size, { auto: false }).data;
-      const x = fromTypedArray(input, [1, 3, size, size]);
+      const x = fromTypedArray(input, [1, 3, size, size]).contiguous('channels_last');
       for (const n of threads) {
         setNumThreads(n);
         const torchMs = timeMs(() => tidy(() => inferenceMode(() => model.forward(x))), 10, 3);
