@@ -9,15 +9,17 @@ export class EpochProgress {
     readonly epochs: number,
     readonly total: number,
     verbose: boolean,
+    /** print nothing at all (ranks other than 0) */
+    private readonly silent = false,
   ) {
-    const tty = verbose && process.stdout.isTTY;
+    const tty = verbose && !silent && process.stdout.isTTY;
     this.bar = tty
       ? new cliProgress.SingleBar(
           { format: '{epoch} {box} {obj} {cls} {inst} {size}: {bar} {value}/{total} [{duration_formatted}<{eta_formatted}]', hideCursor: true, clearOnComplete: false },
           cliProgress.Presets.shades_classic,
         )
       : null;
-    if (verbose) console.log(`${'Epoch'.padStart(10)}${'box_loss'.padStart(11)}${'obj_loss'.padStart(11)}${'cls_loss'.padStart(11)}${'Instances'.padStart(11)}${'Size'.padStart(11)}`);
+    if (verbose && !silent) console.log(`${'Epoch'.padStart(10)}${'box_loss'.padStart(11)}${'obj_loss'.padStart(11)}${'cls_loss'.padStart(11)}${'Instances'.padStart(11)}${'Size'.padStart(11)}`);
     this.bar?.start(total, 0, this.fields([0, 0, 0], 0, 0));
   }
   private fields(m: number[], inst: number, size: number): Record<string, string> {
@@ -37,6 +39,6 @@ export class EpochProgress {
   }
   done(): void {
     if (this.bar) this.bar.stop();
-    else if (this.last) console.log(this.last);
+    else if (this.last && !this.silent) console.log(this.last);
   }
 }

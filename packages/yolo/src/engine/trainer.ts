@@ -377,7 +377,7 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
       }
       const mloss = [0, 0, 0];
       optimizer.zeroGrad();
-      const bar = new EpochProgress(epoch, o.epochs, nb, o.verbose);
+      const bar = new EpochProgress(epoch, o.epochs, nb, o.verbose, !isMain);
       let i = 0;
       const msRng = new Xoshiro128(o.seed, epoch, 0x3c5);
       for await (const batch of trainLoader.epoch(epoch)) {
