@@ -12,7 +12,7 @@ import { applyFunction, dist, pendingFunctions, randn, tensor, tidy, type Tensor
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'dist-worker.js');
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -16,7 +16,7 @@ import { VideoWriter } from '../detect/video-writer.js';
 import type { RawImage } from '../data/types.js';
 import { incrementPath } from '../engine/paths.js';
 import { emitJson } from './output.js';
-import { cpuOnlyDevice } from './device.js';
+import { requireCpu } from '../distributed/devices.js';
 import { float, int, ints, intsDefault } from './parse.js';
 
 function labelLines(dets: Detection[], w: number, h: number, saveConf: boolean): string {
@@ -88,7 +88,7 @@ export function detectCommand(): Command {
       const t0 = performance.now();
       const weights = (o.weights as string[] | undefined) ?? [];
       if (!weights.length) throw new Error('--weights is required (a trained model, e.g. runs/train/exp/weights/best.safetensors)');
-      cpuOnlyDevice(o.device as string, 'detect');
+      requireCpu(o.device as string, 'detect');
       if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)');
       const stride = o.vidStride as number;
       if (!(stride >= 1)) throw new Error(`--vid-stride ${stride}: expected a positive integer`);

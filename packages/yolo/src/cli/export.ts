@@ -14,7 +14,7 @@ import { formatVerify, verifyOnnx } from '../export/verify.js';
 import { readWts, wtsTensors, writeWts } from '../export/wts.js';
 import { exportWeb } from '../export/web.js';
 import { emitJson } from './output.js';
-import { cpuOnlyDevice } from './device.js';
+import { requireCpu } from '../distributed/devices.js';
 import { int, ints, intsDefault } from './parse.js';
 
 const FORMATS = ['onnx', 'wts', 'web'];
@@ -49,7 +49,7 @@ export function exportCommand(): Command {
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
-      cpuOnlyDevice(o.device as string, 'export');
+      requireCpu(o.device as string, 'export');
       const weights = o.weights as string;
       const include = o.include as string[];
       const sizes = o.img as number[];

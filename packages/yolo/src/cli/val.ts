@@ -23,7 +23,7 @@ import { scaleBoxes, xyxy2xywh } from '../boxes/convert.js';
 import { cocoEval, type CocoDetection } from '../metrics/coco.js';
 import { Ensemble } from '../detect/ensemble.js';
 import { emitJson } from './output.js';
-import { cpuOnlyDevice } from './device.js';
+import { requireCpu } from '../distributed/devices.js';
 import { float, int } from './parse.js';
 
 /** Python's '%g' (6 significant digits, exponent form below 1e-4 or from 1e6). */
@@ -114,7 +114,7 @@ export function valCommand(): Command {
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
       if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)'); // val.py: half &= device.type != 'cpu'
-      cpuOnlyDevice(o.device as string, 'val');
+      requireCpu(o.device as string, 'val');
       let task = o.task as string;
       if (!['train', 'val', 'test', 'speed'].includes(task)) throw new Error(`--task ${task}: expected train, val, test or speed`);
       let confThres = o.confThres as number;

@@ -43,6 +43,11 @@ export interface DetectResult {
   speed: { pre: number; inference: number; nms: number };
 }
 
+/** detect.py's NMS defaults (conf 0.25, IoU 0.45, 1000 detections), shared by the libtorch and ONNX paths. */
+function nmsOptions(o: DetectOptions): { confThres: number; iouThres: number; classes: number[] | undefined; agnostic: boolean; maxDet: number } {
+  return { confThres: o.confThres ?? 0.25, iouThres: o.iouThres ?? 0.45, classes: o.classes, agnostic: o.agnostic ?? false, maxDet: o.maxDet ?? 1000 };
+}
+
 export class Detector {
   /** the libtorch models (none for an ONNX model) */
   readonly models: DetectionModel[];
@@ -108,7 +113,7 @@ export class Detector {
       const pred = this.predict(p.input.contiguous('channels_last'), opts.augment ?? false);
       const t2 = performance.now();
       const [det] = inferenceMode(() =>
-        nonMaxSuppression(pred, { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, classes: opts.classes, agnostic: opts.agnostic ?? false, maxDet: opts.maxDet ?? 1000 }),
+        nonMaxSuppression(pred, nmsOptions(opts)),
       );
       const boxes = det.shape[0] ? scaleBoxes(p.shape, det.index(':', ':4'), [img.height, img.width]).round() : det.index(':', ':4');
       const b = boxes.toArray();
@@ -147,7 +152,7 @@ export class Detector {
     const t1 = performance.now();
     const out = await m.run(lb.data, [1, 3, lb.shape[0], lb.shape[1]]);
     const t2 = performance.now();
-    const [rows] = nonMaxSuppressionRows(out.data, out.dims, { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, classes: opts.classes, agnostic: opts.agnostic ?? false, maxDet: opts.maxDet ?? 1000 });
+    const [rows] = nonMaxSuppressionRows(out.data, out.dims, nmsOptions(opts));
     const detections = toDetections(rows, lb.shape, [img.height, img.width], this.names);
     const t3 = performance.now();
     return { detections, width: img.width, height: img.height, speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 } };

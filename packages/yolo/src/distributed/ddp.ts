@@ -104,7 +104,11 @@ const BUCKET_BYTES = 25 * 2 ** 20;
 /** Groups tensors of one dtype into flat buckets of ≤ 25 MiB, runs fn on each, copies back when writeBack. */
 export function forBuckets(ts: Tensor[], fn: (flat: Tensor) => void, writeBack: boolean): void {
   const byType = new Map<string, Tensor[]>();
-  for (const t of ts) byType.set(t.dtype, [...(byType.get(t.dtype) ?? []), t]);
+  for (const t of ts) {
+    const g = byType.get(t.dtype);
+    if (g) g.push(t);
+    else byType.set(t.dtype, [t]);
+  }
   for (const group of byType.values()) {
     let bucket: Tensor[] = [];
     let bytes = 0;

@@ -30,3 +30,10 @@ export function rankDevice(spec: DeviceSpec, localRank: number): string {
 export function describeDevice(spec: DeviceSpec): string {
   return spec.type === 'cpu' ? 'CPU' : spec.ids.map((i) => `CUDA:${i}`).join(', ');
 }
+
+/** Parses --device for a command that runs on the CPU only for now: a CUDA request is an error saying so. */
+export function requireCpu(device: string, command: string): DeviceSpec {
+  const spec = parseDevice(device);
+  if (spec.type === 'cuda') throw new Error(`--device ${device}: ${describeDevice(spec)} found, but tsyolo ${command} runs on the CPU only for now; use --device cpu`);
+  return spec;
+}

@@ -28,7 +28,7 @@ import { labelsToBoxes, plotImages, plotLabels, plotMcCurve, plotPrCurve, plotRe
 import { isTrainingCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint, writeStripped, type TrainState } from './state.js';
 import { EpochProgress } from './progress.js';
 import { DDP, distEnv } from '../distributed/ddp.js';
-import { describeDevice, parseDevice } from '../distributed/devices.js';
+import { requireCpu } from '../distributed/devices.js';
 
 export interface TrainOptions {
   weights: string;
@@ -189,8 +189,7 @@ function roundToHalf(model: DetectionModel): void {
 
 export async function train(options: Partial<TrainOptions>): Promise<TrainResult> {
   let o: TrainOptions = { ...trainDefaults, ...options };
-  const device = parseDevice(o.device);
-  if (device.type === 'cuda') throw new Error(`--device ${o.device}: ${describeDevice(device)} found, but the tsyolo trainer runs on the CPU only for now; use --device cpu`);
+  requireCpu(o.device, 'train');
   const de = options.ddp === undefined ? distEnv() : null;
   const ddp = options.ddp ?? (de ? DDP.fromEnv(de) : null);
   const ownsDdp = !options.ddp && !!ddp;
