@@ -8,7 +8,7 @@ tsyolo() { node packages/yolo/dist/src/cli/main.js "$@"; }
 out=runs/demo
 epochs=${DEMO_EPOCHS:-12}
 ntrain=${DEMO_TRAIN:-800}
-photo=../shared/data/images/bus.jpg
+photo=packages/yolo/assets/images/bus.jpg
 [ -f "$photo" ] || { echo "($photo not found: detecting on the validation images only)"; photo=$out/data/images/val; }
 
 echo "== 1/5 synthetic dataset (shapes on textured backgrounds, YOLO format)"

@@ -20,11 +20,11 @@ if [ -z "${LIBTORCH:-}" ] && ! node packages/torch/scripts/libtorch.mjs check >/
   need_apt+=(libtorch-dev libgloo-dev)
 fi
 
-# Debian's libtorch links libblas.so.3, which defaults to the reference (netlib) BLAS: 1x1
-# convolutions and matmuls then run ~10x slower. OpenBLAS (OpenMP build, sharing libtorch's
-# libgomp) is picked up through Debian's alternatives.
-if [ -z "${LIBTORCH:-}" ] && [ -e /usr/lib/x86_64-linux-gnu/libblas.so.3 ] \
-   && readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | grep -q '/blas/libblas'; then
+# Debian's libtorch links libblas.so.3, which defaults to the reference (netlib) BLAS (installed with
+# libtorch-dev itself): 1x1 convolutions and matmuls then run ~10x slower. OpenBLAS's OpenMP build
+# (sharing libtorch's libgomp) takes over through Debian's alternatives once installed, so it is
+# installed in the same step as libtorch-dev, not only when a reference BLAS is already there.
+if [ -z "${LIBTORCH:-}" ] && ! dpkg-query -W -f='${Status}' libopenblas0-openmp 2>/dev/null | grep -q 'ok installed'; then
   need_apt+=(libopenblas0-openmp)
 fi
 

@@ -13,7 +13,7 @@ const YOLOV5_DETECT_MS: Record<number, number> = { 320: 35.2, 640: 125.4 };
 
 export async function benchOnnx(threads: number[], names = ['yolov5n', 'yolov5s'], sizes = [320, 640], dir = 'tmp/bench-onnx'): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const bus = await readImage('../shared/data/images/bus.jpg');
+  const bus = await readImage('packages/yolo/assets/images/bus.jpg');
   const restore = getNumThreads();
   for (const name of names) {
     manualSeed(0);

@@ -29,7 +29,7 @@ export async function benchVal(names = ['yolov5n', 'yolov5s'], dir = 'tmp/bench-
     }
     await loader.close();
     const det = new Detector([model], { imgsz: 640 });
-    const img = '../shared/data/images/bus.jpg';
+    const img = 'packages/yolo/assets/images/bus.jpg';
     const times: number[] = [];
     for (let i = 0; i < 8; i++) {
       const d = await det.detect(img);

@@ -19,6 +19,7 @@
         "NAPI_EXPERIMENTAL",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
         "USE_C10D_GLOO",
         "<!@(node scripts/libtorch.mjs defines)"
       ],

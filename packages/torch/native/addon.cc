@@ -12,6 +12,27 @@ namespace tsy {
   throw Napi::Error::New(env, prefix.empty() ? m : prefix + ": " + m);
 }
 
+void expose(Napi::Object target, const char* name, EntryFn f) {
+  target.Set(name, Napi::Function::New(
+                       target.Env(),
+                       [f, name](const Napi::CallbackInfo& info) { return guarded(info.Env(), name, [&] { return f(info); }); },
+                       name));
+}
+
+void throwPending(napi_env env, const char* what) noexcept {
+  try {
+    guarded(env, what, [] { throw; });  // rethrows the exception being handled, as a Napi::Error
+  } catch (const Napi::Error& e) {
+    try {
+      e.ThrowAsJavaScriptException();
+    } catch (...) {
+      napi_throw_error(env, nullptr, what);
+    }
+  } catch (...) {
+    napi_throw_error(env, nullptr, what);
+  }
+}
+
 }  // namespace tsy
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {

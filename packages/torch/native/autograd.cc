@@ -92,16 +92,16 @@ static Napi::Value IsInference(const Napi::CallbackInfo& info) {
 }
 
 void initAutograd(Napi::Env env, Napi::Object exports) {
-  exports.Set("setRequiresGrad", Napi::Function::New(env, SetRequiresGrad));
-  exports.Set("requiresGrad", Napi::Function::New(env, RequiresGrad));
-  exports.Set("isLeaf", Napi::Function::New(env, IsLeaf));
-  exports.Set("backward", Napi::Function::New(env, Backward));
-  exports.Set("grad", Napi::Function::New(env, Grad));
-  exports.Set("setGrad", Napi::Function::New(env, SetGrad));
-  exports.Set("gradEnabled", Napi::Function::New(env, GradEnabled));
-  exports.Set("enterInferenceMode", Napi::Function::New(env, EnterInferenceMode));
-  exports.Set("exitInferenceMode", Napi::Function::New(env, ExitInferenceMode));
-  exports.Set("isInference", Napi::Function::New(env, IsInference));
+  expose(exports, "setRequiresGrad", SetRequiresGrad);
+  expose(exports, "requiresGrad", RequiresGrad);
+  expose(exports, "isLeaf", IsLeaf);
+  expose(exports, "backward", Backward);
+  expose(exports, "grad", Grad);
+  expose(exports, "setGrad", SetGrad);
+  expose(exports, "gradEnabled", GradEnabled);
+  expose(exports, "enterInferenceMode", EnterInferenceMode);
+  expose(exports, "exitInferenceMode", ExitInferenceMode);
+  expose(exports, "isInference", IsInference);
 }
 
 }  // namespace tsy

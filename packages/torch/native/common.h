@@ -19,10 +19,17 @@ Holder* holder(napi_env env, napi_value v, const char* what = "tensor");
 const at::Tensor& unwrap(napi_env env, napi_value v, const char* what = "tensor");
 bool isHandle(napi_env env, napi_value v);
 
+// The addon relies on C++ exceptions (binding.gyp): Napi::Error is thrown as one, and
+// node-addon-api's own wrappers turn every exception, not only Napi::Error, into a JS error.
+#if !defined(NODE_ADDON_API_CPP_EXCEPTIONS) || !defined(NODE_ADDON_API_CPP_EXCEPTIONS_ALL)
+#error "build with NAPI_CPP_EXCEPTIONS and NODE_ADDON_API_CPP_EXCEPTIONS_ALL (see binding.gyp)"
+#endif
+
 // Throws a JS Error with `prefix: message` (without the C++ backtrace).
 [[noreturn]] void throwJs(napi_env env, const std::string& prefix, const std::string& msg);
 
-// Runs fn, converting c10/std exceptions into JS errors prefixed with `what`.
+// Runs fn, converting every C++ exception (c10, std, anything) into a JS error prefixed with
+// `what`; a Napi::Error passes through unchanged.
 template <typename F>
 auto guarded(napi_env env, const char* what, F&& fn) -> decltype(fn()) {
   try {
@@ -33,8 +40,19 @@ auto guarded(napi_env env, const char* what, F&& fn) -> decltype(fn()) {
     throwJs(env, what, e.what_without_backtrace());
   } catch (const std::exception& e) {
     throwJs(env, what, e.what());
+  } catch (...) {
+    throwJs(env, what, "unknown native exception");
   }
 }
+
+// Sets target[name] = f. Every exported function goes through here: whatever f throws becomes
+// a JS Error prefixed with `name`, so no C++ exception ever reaches Node (which would abort).
+using EntryFn = Napi::Value (*)(const Napi::CallbackInfo&);
+void expose(Napi::Object target, const char* name, EntryFn f);
+
+// For raw napi callbacks, inside a `catch (...)` block: makes the exception being handled the
+// pending JS exception (as guarded() words it). Never throws.
+void throwPending(napi_env env, const char* what) noexcept;
 
 void initHandle(Napi::Env env, Napi::Object exports);
 void initDispatch(Napi::Env env, Napi::Object exports);
@@ -43,7 +61,9 @@ void initMemory(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
 void initFunction(Napi::Env env, Napi::Object exports);
 
-at::ScalarType parseDtype(napi_env env, napi_value v);
+// A dtype name ('float32', ...) or a c10::ScalarType id; anything else is a TypeError naming
+// the value, prefixed with `what`.
+at::ScalarType parseDtype(napi_env env, napi_value v, const std::string& what = "dtype");
 const char* dtypeName(at::ScalarType t);
 
 }  // namespace tsy

@@ -43,11 +43,16 @@ static double num(napi_env env, napi_value v) {
 
 static int64_t intOf(napi_env env, napi_value v, const Op& op, const c10::Argument& a) {
   auto t = typeOf(env, v);
-  if (t == napi_number) return static_cast<int64_t>(num(env, v));
+  if (t == napi_number) {
+    double d = num(env, v);  // truncated toward zero; outside int64 the cast would be undefined
+    if (!(d >= -0x1p63 && d < 0x1p63)) badArg(env, op, a, "an integer in the int64 range");
+    return static_cast<int64_t>(d);
+  }
   if (t == napi_bigint) {
     int64_t i;
     bool lossless;
     napi_get_value_bigint_int64(env, v, &i, &lossless);
+    if (!lossless) badArg(env, op, a, "an integer in the int64 range");
     return i;
   }
   if (t == napi_boolean) {
@@ -56,6 +61,18 @@ static int64_t intOf(napi_env env, napi_value v, const Op& op, const c10::Argume
     return b;
   }
   badArg(env, op, a, "an integer");
+}
+
+static double floatOf(napi_env env, napi_value v, const Op& op, const c10::Argument& a) {
+  if (typeOf(env, v) != napi_number) badArg(env, op, a, "a number");
+  return num(env, v);
+}
+
+static bool boolOf(napi_env env, napi_value v, const Op& op, const c10::Argument& a) {
+  if (typeOf(env, v) != napi_boolean) badArg(env, op, a, "a boolean");
+  bool b;
+  napi_get_value_bool(env, v, &b);
+  return b;
 }
 
 static bool isArray(napi_env env, napi_value v) {
@@ -114,7 +131,8 @@ static c10::IValue convertList(napi_env env, napi_value v, const c10::ListTypePt
     if (kind == c10::TypeKind::FloatType) {
       c10::List<double> out;
       size_t n = a.N() ? *a.N() : 1;
-      for (size_t i = 0; i < n; i++) out.push_back(num(env, v));
+      double x = floatOf(env, v, op, a);
+      for (size_t i = 0; i < n; i++) out.push_back(x);
       return out;
     }
     badArg(env, op, a, "an array");
@@ -141,16 +159,12 @@ static c10::IValue convertList(napi_env env, napi_value v, const c10::ListTypePt
     }
     case c10::TypeKind::FloatType: {
       c10::List<double> out;
-      eachElement(env, v, [&](napi_value e, uint32_t, uint32_t) { out.push_back(num(env, e)); });
+      eachElement(env, v, [&](napi_value e, uint32_t, uint32_t) { out.push_back(floatOf(env, e, op, a)); });
       return out;
     }
     case c10::TypeKind::BoolType: {
       c10::List<bool> out;
-      eachElement(env, v, [&](napi_value e, uint32_t, uint32_t) {
-        bool b;
-        napi_get_value_bool(env, e, &b);
-        out.push_back(b);
-      });
+      eachElement(env, v, [&](napi_value e, uint32_t, uint32_t) { out.push_back(boolOf(env, e, op, a)); });
       return out;
     }
     default: {
@@ -174,22 +188,15 @@ static c10::IValue convert(napi_env env, napi_value v, const c10::TypePtr& type,
     case c10::TypeKind::ListType: return convertList(env, v, type->cast<c10::ListType>(), op, a);
     case c10::TypeKind::IntType:
     case c10::TypeKind::SymIntType: return intOf(env, v, op, a);
-    case c10::TypeKind::FloatType: {
-      if (typeOf(env, v) != napi_number) badArg(env, op, a, "a number");
-      return num(env, v);
-    }
-    case c10::TypeKind::BoolType: {
-      if (typeOf(env, v) != napi_boolean) badArg(env, op, a, "a boolean");
-      bool b;
-      napi_get_value_bool(env, v, &b);
-      return b;
-    }
+    case c10::TypeKind::FloatType: return floatOf(env, v, op, a);
+    case c10::TypeKind::BoolType: return boolOf(env, v, op, a);
     case c10::TypeKind::NumberType: return scalarOf(env, v, op, a);
     case c10::TypeKind::StringType: {
       if (typeOf(env, v) != napi_string) badArg(env, op, a, "a string");
       return str(env, v);
     }
-    case c10::TypeKind::ScalarTypeType: return static_cast<int64_t>(parseDtype(env, v));
+    case c10::TypeKind::ScalarTypeType:
+      return static_cast<int64_t>(parseDtype(env, v, op.label + ": argument '" + a.name() + "'"));
     case c10::TypeKind::LayoutType: {
       if (typeOf(env, v) == napi_string) {
         auto s = str(env, v);
@@ -312,10 +319,21 @@ static Napi::Value OpSchema(const Napi::CallbackInfo& info) {
 // Returns one value for a single return, an array for several.
 template <bool kReturn>
 static napi_value Call(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[24];
-  size_t argc = 24;
-  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  // one reusable stack per thread: no allocation per call
+  thread_local torch::jit::Stack stack;
   try {
+    // the arguments in a small fixed buffer, or all of them in a vector when there are more
+    constexpr size_t kSmall = 24;
+    napi_value small[kSmall];
+    std::vector<napi_value> large;
+    napi_value* argv = small;
+    size_t argc = kSmall;
+    napi_get_cb_info(env, cbinfo, &argc, small, nullptr, nullptr);
+    if (argc > kSmall) {
+      large.resize(argc);
+      napi_get_cb_info(env, cbinfo, &argc, large.data(), nullptr, nullptr);
+      argv = large.data();
+    }
     if (argc < 1) throw Napi::Error::New(env, "call: missing op id");
     const Op& op = opAt(env, argv[0]);
     const auto& schema = op.handle.schema();
@@ -323,34 +341,42 @@ static napi_value Call(napi_env env, napi_callback_info cbinfo) {
     if (argc - 1 > args.size())
       throw Napi::TypeError::New(env, op.label + ": takes " + std::to_string(args.size()) + " arguments, got " +
                                           std::to_string(argc - 1));
-    // one reusable stack per thread: no allocation per call
-    thread_local torch::jit::Stack stack;
     stack.clear();
-    for (size_t i = 0; i < args.size(); i++) {
-      const auto& a = args[i];
-      napi_value v = i + 1 < argc ? argv[i + 1] : nullptr;
-      if (v == nullptr || typeOf(env, v) == napi_undefined) {
-        if (a.default_value()) {
-          stack.push_back(*a.default_value());
-          continue;
+    guarded(env, op.label.c_str(), [&]() {
+      for (size_t i = 0; i < args.size(); i++) {
+        const auto& a = args[i];
+        napi_value v = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (v == nullptr || typeOf(env, v) == napi_undefined) {
+          if (a.default_value()) {
+            stack.push_back(*a.default_value());
+            continue;
+          }
+          if (a.real_type()->kind() == c10::TypeKind::OptionalType) {
+            stack.emplace_back();
+            continue;
+          }
+          throw Napi::TypeError::New(env, op.label + ": missing argument '" + a.name() + "'");
         }
-        if (a.real_type()->kind() == c10::TypeKind::OptionalType) {
-          stack.emplace_back();
-          continue;
-        }
-        throw Napi::TypeError::New(env, op.label + ": missing argument '" + a.name() + "'");
+        stack.push_back(convert(env, v, a.real_type(), op, a));
       }
-      stack.push_back(convert(env, v, a.real_type(), op, a));
+      op.handle.callBoxed(&stack);
+    });
+    if (!kReturn) {
+      stack.clear();
+      return nullptr;
     }
-    guarded(env, op.label.c_str(), [&]() { op.handle.callBoxed(&stack); });
-    if (!kReturn) return nullptr;
-    if (stack.size() == 1) return toJs(env, stack[0]);
-    napi_value arr;
-    napi_create_array_with_length(env, stack.size(), &arr);
-    for (size_t i = 0; i < stack.size(); i++) napi_set_element(env, arr, uint32_t(i), toJs(env, stack[i]));
-    return arr;
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
+    napi_value r;
+    if (stack.size() == 1) {
+      r = toJs(env, stack[0]);
+    } else {
+      napi_create_array_with_length(env, stack.size(), &r);
+      for (size_t i = 0; i < stack.size(); i++) napi_set_element(env, r, uint32_t(i), toJs(env, stack[i]));
+    }
+    stack.clear();
+    return r;
+  } catch (...) {
+    stack.clear();
+    throwPending(env, "call");
     return nullptr;
   }
 }
@@ -359,13 +385,13 @@ static napi_value Call(napi_env env, napi_callback_info cbinfo) {
 // arguments (still through the dispatcher, so autograd records them).
 // kind: 0 add, 1 sub, 2 mul, 3 div; b is a tensor handle or a number.
 static napi_value Binary(napi_env env, napi_callback_info cbinfo) {
-  napi_value argv[4];
-  size_t argc = 4;
-  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
   static const char* names[] = {"aten::add.Tensor", "aten::sub.Tensor", "aten::mul.Tensor", "aten::div.Tensor"};
-  int32_t kind = 0;
-  napi_get_value_int32(env, argv[0], &kind);
   try {
+    napi_value argv[4];
+    size_t argc = 4;  // extra arguments are ignored; missing ones read as undefined
+    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+    int32_t kind = -1;
+    napi_get_value_int32(env, argv[0], &kind);
     if (kind < 0 || kind > 3) throw Napi::Error::New(env, "binary: bad kind");
     for (int i = 1; i < 3; i++)
       if (typeOf(env, argv[i]) != napi_number && !isHandle(env, argv[i]))
@@ -396,8 +422,8 @@ static napi_value Binary(napi_env env, napi_callback_info cbinfo) {
       }
     });
     return wrap(env, std::move(r));
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
+  } catch (...) {
+    throwPending(env, "binary");
     return nullptr;
   }
 }
@@ -408,8 +434,8 @@ void initDispatch(Napi::Env env, Napi::Object exports) {
     napi_create_function(env, "binary", NAPI_AUTO_LENGTH, Binary, nullptr, &fn);
     exports.Set("binary", Napi::Value(env, fn));
   }
-  exports.Set("lookupOp", Napi::Function::New(env, LookupOp));
-  exports.Set("opSchema", Napi::Function::New(env, OpSchema));
+  expose(exports, "lookupOp", LookupOp);
+  expose(exports, "opSchema", OpSchema);
   napi_value fn;
   napi_create_function(env, "call", NAPI_AUTO_LENGTH, Call<true>, nullptr, &fn);
   exports.Set("call", Napi::Value(env, fn));

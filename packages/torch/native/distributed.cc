@@ -291,23 +291,23 @@ Napi::Value GroupDestroy(const Napi::CallbackInfo& info) {
 
 void initDistributed(Napi::Env env, Napi::Object exports) {
   auto d = Napi::Object::New(env);
-  d.Set("storeTcp", Napi::Function::New(env, StoreTcp));
-  d.Set("storeFile", Napi::Function::New(env, StoreFile));
-  d.Set("storePrefix", Napi::Function::New(env, StorePrefix));
-  d.Set("storeSet", Napi::Function::New(env, StoreSet));
-  d.Set("storeGet", Napi::Function::New(env, StoreGet));
-  d.Set("storeAdd", Napi::Function::New(env, StoreAdd));
-  d.Set("storeCheck", Napi::Function::New(env, StoreCheck));
-  d.Set("storeWait", Napi::Function::New(env, StoreWait));
-  d.Set("groupGloo", Napi::Function::New(env, GroupGloo));
-  d.Set("groupNccl", Napi::Function::New(env, GroupNccl));
-  d.Set("hasNccl", Napi::Function::New(env, HasNccl));
-  d.Set("groupInfo", Napi::Function::New(env, GroupInfo));
-  d.Set("groupDestroy", Napi::Function::New(env, GroupDestroy));
-  d.Set("allreduce", Napi::Function::New(env, Allreduce));
-  d.Set("broadcast", Napi::Function::New(env, Broadcast));
-  d.Set("allgather", Napi::Function::New(env, Allgather));
-  d.Set("barrier", Napi::Function::New(env, Barrier));
+  expose(d, "storeTcp", StoreTcp);
+  expose(d, "storeFile", StoreFile);
+  expose(d, "storePrefix", StorePrefix);
+  expose(d, "storeSet", StoreSet);
+  expose(d, "storeGet", StoreGet);
+  expose(d, "storeAdd", StoreAdd);
+  expose(d, "storeCheck", StoreCheck);
+  expose(d, "storeWait", StoreWait);
+  expose(d, "groupGloo", GroupGloo);
+  expose(d, "groupNccl", GroupNccl);
+  expose(d, "hasNccl", HasNccl);
+  expose(d, "groupInfo", GroupInfo);
+  expose(d, "groupDestroy", GroupDestroy);
+  expose(d, "allreduce", Allreduce);
+  expose(d, "broadcast", Broadcast);
+  expose(d, "allgather", Allgather);
+  expose(d, "barrier", Barrier);
   exports.Set("dist", d);
 }
 

@@ -82,8 +82,8 @@ Napi::Value Apply(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void initFunction(Napi::Env env, Napi::Object exports) {
-  exports.Set("setFunctionHandler", Napi::Function::New(env, SetHandler));
-  exports.Set("applyFunction", Napi::Function::New(env, Apply));
+  expose(exports, "setFunctionHandler", SetHandler);
+  expose(exports, "applyFunction", Apply);
 }
 
 }  // namespace tsy

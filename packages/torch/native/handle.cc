@@ -1,5 +1,6 @@
 // The tensor handle: creation, type-tag checks, TypedArray conversion, metadata.
 #include "common.h"
+#include <cmath>
 #include <cstring>
 #include <new>
 #include <sys/mman.h>
@@ -104,18 +105,24 @@ static const DtypeName kDtypes[] = {
     {"int8", at::kChar},     {"uint8", at::kByte},      {"bool", at::kBool},      {"complex64", at::kComplexFloat},
 };
 
-at::ScalarType parseDtype(napi_env env, napi_value v) {
+at::ScalarType parseDtype(napi_env env, napi_value v, const std::string& what) {
   napi_valuetype ty;
   napi_typeof(env, v, &ty);
   if (ty == napi_number) {
-    int32_t i;
-    napi_get_value_int32(env, v, &i);
-    return static_cast<at::ScalarType>(i);
+    // an id must name a real ScalarType: 0 .. Undefined-1 (casting any other int is undefined)
+    double d = 0;
+    napi_get_value_double(env, v, &d);
+    constexpr int kEnd = static_cast<int>(at::ScalarType::Undefined);
+    if (!(d >= 0 && d < kEnd && d == std::floor(d)))
+      throw Napi::TypeError::New(env, what + ": invalid dtype id " + Napi::Value(env, v).ToString().Utf8Value() +
+                                          " (a c10::ScalarType id is an integer from 0 to " + std::to_string(kEnd - 1) + ")");
+    return static_cast<at::ScalarType>(static_cast<int>(d));
   }
+  if (ty != napi_string) throw Napi::TypeError::New(env, what + ": a dtype is a name ('float32', ...) or a c10::ScalarType id");
   std::string s = Napi::Value(env, v).As<Napi::String>().Utf8Value();
   for (const auto& d : kDtypes)
     if (s == d.name) return d.type;
-  throw Napi::TypeError::New(env, "unknown dtype '" + s + "'");
+  throw Napi::TypeError::New(env, what + ": unknown dtype '" + s + "'");
 }
 
 const char* dtypeName(at::ScalarType t) {
@@ -215,11 +222,19 @@ static Napi::Value Dtype(const Napi::CallbackInfo& info) {
 static Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), unwrap(info.Env(), info[0], "device").device().str());
 }
+// A one-element tensor's value: a boolean for bool, a number when a double holds it exactly,
+// and a BigInt for an int64 no double holds (beyond 2**53 in magnitude and not rounding-exact).
 static Napi::Value Item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const at::Tensor& t = unwrap(env, info[0], "item");
   return guarded(env, "item", [&]() -> Napi::Value {
     if (t.scalar_type() == at::kBool) return Napi::Boolean::New(env, t.item<bool>());
+    if (t.scalar_type() == at::kLong) {
+      int64_t i = t.item<int64_t>();
+      double d = static_cast<double>(i);
+      if (d >= -0x1p63 && d < 0x1p63 && static_cast<int64_t>(d) == i) return Napi::Number::New(env, d);
+      return Napi::BigInt::New(env, i);
+    }
     return Napi::Number::New(env, t.item<double>());
   });
 }
@@ -253,20 +268,20 @@ static Napi::Value DataPtr(const Napi::CallbackInfo& info) {
 }
 
 void initHandle(Napi::Env env, Napi::Object exports) {
-  exports.Set("fromTypedArray", Napi::Function::New(env, FromTypedArray));
-  exports.Set("toTypedArray", Napi::Function::New(env, ToTypedArray));
-  exports.Set("shape", Napi::Function::New(env, Shape));
-  exports.Set("strides", Napi::Function::New(env, Strides));
-  exports.Set("dim", Napi::Function::New(env, Dim));
-  exports.Set("numel", Napi::Function::New(env, Numel));
-  exports.Set("dtype", Napi::Function::New(env, Dtype));
-  exports.Set("device", Napi::Function::New(env, DeviceOf));
-  exports.Set("item", Napi::Function::New(env, Item));
-  exports.Set("dispose", Napi::Function::New(env, Dispose));
-  exports.Set("isDisposed", Napi::Function::New(env, IsDisposed));
-  exports.Set("isHandle", Napi::Function::New(env, IsHandle));
-  exports.Set("sameStorage", Napi::Function::New(env, SameStorage));
-  exports.Set("dataPtr", Napi::Function::New(env, DataPtr));
+  expose(exports, "fromTypedArray", FromTypedArray);
+  expose(exports, "toTypedArray", ToTypedArray);
+  expose(exports, "shape", Shape);
+  expose(exports, "strides", Strides);
+  expose(exports, "dim", Dim);
+  expose(exports, "numel", Numel);
+  expose(exports, "dtype", Dtype);
+  expose(exports, "device", DeviceOf);
+  expose(exports, "item", Item);
+  expose(exports, "dispose", Dispose);
+  expose(exports, "isDisposed", IsDisposed);
+  expose(exports, "isHandle", IsHandle);
+  expose(exports, "sameStorage", SameStorage);
+  expose(exports, "dataPtr", DataPtr);
 }
 
 }  // namespace tsy

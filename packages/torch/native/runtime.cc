@@ -91,16 +91,16 @@ static Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
 }
 
 void initMemory(Napi::Env env, Napi::Object exports) {
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
-  exports.Set("getRngState", Napi::Function::New(env, GetRngState));
-  exports.Set("setRngState", Napi::Function::New(env, SetRngState));
-  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
-  exports.Set("libtorchVersion", Napi::Function::New(env, LibtorchVersion));
-  exports.Set("mallopt", Napi::Function::New(env, Mallopt));
-  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim));
+  expose(exports, "setNumThreads", SetNumThreads);
+  expose(exports, "getNumThreads", GetNumThreads);
+  expose(exports, "manualSeed", ManualSeed);
+  expose(exports, "getRngState", GetRngState);
+  expose(exports, "setRngState", SetRngState);
+  expose(exports, "cudaIsAvailable", CudaIsAvailable);
+  expose(exports, "cudaDeviceCount", CudaDeviceCount);
+  expose(exports, "libtorchVersion", LibtorchVersion);
+  expose(exports, "mallopt", Mallopt);
+  expose(exports, "mallocTrim", MallocTrim);
 }
 
 }  // namespace tsy

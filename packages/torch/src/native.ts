@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { blasEnv, resolvedBlas } from './blas.js';
 
 /** An opaque native tensor handle (a type-tagged napi External). */
 export type Handle = { readonly __tensorHandle: unique symbol };
@@ -59,7 +60,8 @@ export interface Native {
   numel(h: Handle): number;
   dtype(h: Handle): string;
   device(h: Handle): string;
-  item(h: Handle): number | boolean;
+  /** A boolean for bool, a number when a double holds the value exactly, else (an int64 beyond 2**53) a bigint. */
+  item(h: Handle): number | boolean | bigint;
   dispose(h: Handle): void;
   isDisposed(h: Handle): boolean;
   isHandle(v: unknown): v is Handle;
@@ -101,6 +103,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 function load(): Native {
+  // read by OpenBLAS when libtorch's dynamic loader brings it in: set it first
+  Object.assign(process.env, blasEnv(resolvedBlas(), process.env));
   // dist/src/native.js -> ../../build/Release
   const candidates = [join(here, '../../build/Release/tsyolo_torch.node'), join(here, '../build/Release/tsyolo_torch.node')];
   const errors: string[] = [];

@@ -4,7 +4,7 @@ import './polyfill.js';
 import { native, type Handle, type NativeValue } from './native.js';
 import { opId } from './registry.js';
 import { track, type Disposable } from './scope.js';
-import type { DType } from './dtype.js';
+import { isFloating, type DType } from './dtype.js';
 
 const O = {
   add: opId('add.Tensor'),
@@ -227,8 +227,20 @@ export class Tensor implements Disposable {
     };
     return build(0, 0);
   }
+  /**
+   * The value of a one-element tensor as a number (bool: 0 or 1). An int64 value that no double holds
+   * exactly (beyond ±2**53, e.g. 2**53 + 1) is never rounded: it throws a RangeError; use itemBigInt().
+   */
   item(): number {
-    return Number(native.item(this._h));
+    const v = native.item(this._h);
+    if (typeof v === 'bigint') throw new RangeError(`item(): the int64 value ${v} is not exactly representable as a number; use itemBigInt()`);
+    return Number(v);
+  }
+  /** The value of a one-element integer or bool tensor as a bigint, exact over the whole int64 range. */
+  itemBigInt(): bigint {
+    const d = this.dtype;
+    if (isFloating(d)) throw new TypeError(`itemBigInt(): needs an integer or bool tensor, got ${d}`);
+    return BigInt(native.item(this._h));
   }
 
   // ---- arithmetic ----

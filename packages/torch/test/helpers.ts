@@ -10,10 +10,6 @@ export function repoRoot(): string {
   while (!existsSync(join(d, 'packages')) && dirname(d) !== d) d = dirname(d);
   return d;
 }
-/** ../shared beside the repository root. */
-export function sharedDir(...parts: string[]): string {
-  return resolve(repoRoot(), '..', 'shared', ...parts);
-}
 
 /**
  * Compares autograd's gradient of sum(f(inputs) * r) with central differences, in float64.

@@ -26,19 +26,11 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { bytearray5, newobjEx, persistent0, persistent2, sample } from './pickle-fixtures.js';
+import { fixture, fullFixture, needsFullFixture } from '@tsyolo/fixtures';
 
-/** The repository root (the folder holding packages/), found by walking up from this file. */
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'packages')) || !existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('io.test: repository root not found');
-    d = up;
-  }
-  return d;
-}
-const FIX = join(repoRoot(), '..', 'shared', 'fixtures', 'yolov5n');
-const noFixtures = existsSync(join(FIX, 'yolov5n.pt')) ? false : `fixtures not found in ${FIX}`;
+// The yolov5n reference fixtures (fixtures/yolov5n); the 15 MB training checkpoint only from the full set.
+const FIX = (name: string): string => fixture(name, 'yolov5n');
+const noFullCheckpoint = needsFullFixture('yolov5n.pt');
 const tmp = mkdtempSync(join(tmpdir(), 'tsyolo-io-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -133,8 +125,8 @@ test('unpickle: malformed input names the source and byte offset', () => {
 
 // ---- torch.save ----
 
-test('loadPt: training checkpoint values', { skip: noFixtures }, () => {
-  const ck = loadPt(join(FIX, 'yolov5n.pt')) as PyDict;
+test('loadPt: training checkpoint values', { skip: noFullCheckpoint }, () => {
+  const ck = loadPt(fullFixture('yolov5n.pt')!) as PyDict;
   try {
     assert.deepEqual([...ck.keys()], ['epoch', 'best_fitness', 'model', 'ema', 'updates', 'optimizer', 'opt', 'git', 'date']);
     assert.equal(ck.get('epoch'), 0);
@@ -180,26 +172,36 @@ test('loadPt: training checkpoint values', { skip: noFixtures }, () => {
   }
 });
 
-test('loadPt: model, ema and stripped model state dicts equal the safetensors state dict', { skip: noFixtures }, () => {
-  const ref = loadSafetensors(join(FIX, 'yolov5n.safetensors')).tensors;
-  const ck = loadPt(join(FIX, 'yolov5n.pt')) as PyDict;
-  const stripped = loadPt(join(FIX, 'yolov5n-stripped.pt')) as PyDict;
+test('loadPt: the stripped model state dict equals the safetensors state dict', () => {
+  const ref = loadSafetensors(FIX('yolov5n.safetensors')).tensors;
+  const stripped = loadPt(FIX('yolov5n-stripped.pt')) as PyDict;
   try {
-    const model = stateDictFromModule(ck.get('model') as PyObject);
+    const model = stateDictFromModule(stripped.get('model') as PyObject);
     assert.equal(model.get('model.0.conv.weight')!.dtype, 'float16');
     assert.deepEqual(model.get('model.0.bn.num_batches_tracked')!.shape, []);
-    assertSameStateDict(model, ref, 'ckpt.model');
-    assertSameStateDict(stateDictFromModule(ck.get('ema') as PyObject), ref, 'ckpt.ema');
-    assertSameStateDict(stateDictFromModule(stripped.get('model') as PyObject), ref, 'stripped.model');
+    assertSameStateDict(model, ref, 'stripped.model');
     assert.equal(stripped.get('epoch'), -1);
     for (const k of ['optimizer', 'best_fitness', 'ema', 'updates']) assert.equal(stripped.get(k), null, k);
   } finally {
-    disposeAll([ck, stripped, ref]);
+    disposeAll([stripped, ref]);
   }
 });
 
-test('loadPt: truncated, corrupt and legacy files give errors naming the file', { skip: noFixtures }, () => {
-  const src = readFileSync(join(FIX, 'yolov5n-stripped.pt'));
+test('loadPt: model and ema of the training checkpoint equal the safetensors state dict', { skip: noFullCheckpoint }, () => {
+  const ref = loadSafetensors(FIX('yolov5n.safetensors')).tensors;
+  const ck = loadPt(fullFixture('yolov5n.pt')!) as PyDict;
+  try {
+    const model = stateDictFromModule(ck.get('model') as PyObject);
+    assert.equal(model.get('model.0.conv.weight')!.dtype, 'float16');
+    assertSameStateDict(model, ref, 'ckpt.model');
+    assertSameStateDict(stateDictFromModule(ck.get('ema') as PyObject), ref, 'ckpt.ema');
+  } finally {
+    disposeAll([ck, ref]);
+  }
+});
+
+test('loadPt: truncated, corrupt and legacy files give errors naming the file', () => {
+  const src = readFileSync(FIX('yolov5n-stripped.pt'));
   const cut = join(tmp, 'cut.pt');
   writeFileSync(cut, src.subarray(0, src.length >> 1));
   assert.throws(() => loadPt(cut), (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated zip archive`));
@@ -222,8 +224,8 @@ test('loadPt: truncated, corrupt and legacy files give errors naming the file', 
 
 // ---- safetensors ----
 
-test('safetensors: fixture header, metadata and dtypes', { skip: noFixtures }, () => {
-  const { tensors, metadata } = loadSafetensors(join(FIX, 'yolov5n.safetensors'));
+test('safetensors: fixture header, metadata and dtypes', () => {
+  const { tensors, metadata } = loadSafetensors(FIX('yolov5n.safetensors'));
   try {
     assert.equal(tensors.size, 349);
     assert.equal(metadata.nc, '80');
@@ -280,8 +282,8 @@ test('safetensors: save then load gives equal tensors and metadata', () => {
   });
 });
 
-test('safetensors: truncated or corrupt files give errors naming the file', { skip: noFixtures }, () => {
-  const src = readFileSync(join(FIX, 'yolov5n.safetensors'));
+test('safetensors: truncated or corrupt files give errors naming the file', () => {
+  const src = readFileSync(FIX('yolov5n.safetensors'));
   const cases: [string, Uint8Array, RegExp][] = [
     ['cut-data', src.subarray(0, src.length - 100), /truncated: tensor '.*' ends at data byte \d+ but the data section has \d+ bytes/],
     ['cut-header', src.subarray(0, 1000), /truncated: header length 34784 but only 992 bytes follow/],
@@ -308,7 +310,7 @@ test('safetensors: truncated or corrupt files give errors naming the file', { sk
 
 // ---- npy ----
 
-test('npy: save then load gives equal tensors; fixtures load', { skip: noFixtures }, () => {
+test('npy: save then load gives equal tensors; fixtures load', () => {
   tidy(() => {
     for (const t of [tensor([[1.5, 2], [3, 4]]), tensor([1, -2, 3], { dtype: 'int64' }), tensor([true, false]), tensor([0.5, 2]).to('float16')]) {
       const path = join(tmp, `rt-${t.dtype}.npy`);
@@ -318,7 +320,7 @@ test('npy: save then load gives equal tensors; fixtures load', { skip: noFixture
       assert.deepEqual(b.shape, t.shape);
       assert.ok(b.equal(t), t.dtype);
     }
-    const items = loadNpy(join(FIX, 'loss_items.npy'));
+    const items = loadNpy(FIX('loss_items.npy'));
     assert.deepEqual(items.shape, [3]);
     assert.equal(items.dtype, 'float32');
   });

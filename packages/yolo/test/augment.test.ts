@@ -29,7 +29,7 @@ import {
 import { buildMosaic, loadMosaic, type MosaicSource } from '../src/data/augment/mosaic.js';
 import { blendImages, mixup, randomBeta, randomGamma } from '../src/data/augment/mixup.js';
 import { xywhn2xyxyRows, xyxy2xywhnRows } from '../src/data/augment/labels.js';
-import { shared, fixture } from './fixtures.js';
+import { sampleImage, fixture } from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -99,7 +99,7 @@ function assertRowsClose(actual: number[][], expected: number[][], tol: number, 
 }
 
 const FIX_BUS = fixture('input_bus320_u8_hwc_bgr.npy');
-const BUS_JPG = shared('data', 'images', 'bus.jpg');
+const BUS_JPG = sampleImage('bus.jpg');
 const noBus = existsSync(FIX_BUS) ? false : `fixture not found: ${FIX_BUS}`;
 const noJpg = existsSync(FIX_BUS) && existsSync(BUS_JPG) ? false : `fixture or ${BUS_JPG} not found`;
 

@@ -1,20 +1,17 @@
 // COCO evaluation (pycocotools' COCOeval protocol, bbox): the seeded parity fixture and hand-built cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadNpy, tidy } from '@tsyolo/torch';
 import { cocoEval, cocoEvalData, cocoPerCategoryAp, type CocoDetection, type CocoGroundTruth } from '../src/index.js';
-import { shared } from './fixtures.js';
+import { cocoFixture } from './fixtures.js';
 
-const FIX = shared('fixtures', 'coco_eval');
-const noFixtures = existsSync(join(FIX, 'pycocotools_stats.json')) ? false : `fixtures not found in ${FIX}`;
 
 function readJson<T>(name: string): T {
-  return JSON.parse(readFileSync(join(FIX, name), 'utf8')) as T;
+  return JSON.parse(readFileSync(cocoFixture(name), 'utf8')) as T;
 }
 function npyValues(name: string): Float64Array {
-  return tidy(() => Float64Array.from(loadNpy(join(FIX, name)).toTypedArray() as Float64Array));
+  return tidy(() => Float64Array.from(loadNpy(cocoFixture(name)).toTypedArray() as Float64Array));
 }
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
@@ -23,7 +20,7 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-test('fixture: stats, precision and recall equal pycocotools 2.0.11', { skip: noFixtures }, (t) => {
+test('fixture: stats, precision and recall equal pycocotools 2.0.11', (t) => {
   const ref = readJson<{
     stats: number[];
     stats_names: string[];
@@ -32,7 +29,7 @@ test('fixture: stats, precision and recall equal pycocotools 2.0.11', { skip: no
     per_category_area_all_maxDets100: Record<string, { 'AP@[.5:.95]': number; 'AP@.5': number }>;
   }>('pycocotools_stats.json');
   const t0 = performance.now();
-  const res = cocoEval(join(FIX, 'gt.json'), join(FIX, 'detections.json'));
+  const res = cocoEval(cocoFixture('gt.json'), cocoFixture('detections.json'));
   const ms = performance.now() - t0;
 
   assert.deepEqual(Array.from(res.params.iouThrs), ref.params.iouThrs);

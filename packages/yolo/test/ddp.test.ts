@@ -55,22 +55,33 @@ function maxParamDiff(a: string, b: string): { diff: number; keys: number } {
     let diff = 0;
     for (const [k, t] of x) {
       if (!t.dtype.startsWith('float')) continue;
-      diff = Math.max(diff, t.sub(y.get(k)!).abs().max().item() as number);
+      diff = Math.max(diff, t.double().sub(y.get(k)!.double()).abs().max().item() as number);
     }
     return { diff, keys: x.size };
   });
 }
 
+// 2 processes sum each BatchNorm statistic and each gradient in another order than 1 process, so the
+// float32 results differ by rounding, which 5 training-mode steps amplify (measured up to 3e-5 on some
+// machines). Exactness is judged against the same 5 steps in float64: the 2-process run must be as close
+// to it as the 1-process float32 run is, up to a factor for rounding in another order.
 for (const mode of ['frozen-bn', 'syncbn']) {
   test(`2 processes × batch 8 = 1 process × batch 16 after 5 SGD steps (${mode === 'syncbn' ? 'SyncBatchNorm in training mode' : 'BatchNorm in eval mode'})`, async () => {
     const [one] = await world([worker, mode], 1, { OUT: dir, WORLD_SIZE: '1' });
     assert.equal(one.code, 0, one.stderr);
+    const [ref] = await world([worker, mode], 1, { OUT: dir, WORLD_SIZE: '1', DTYPE: 'float64' });
+    assert.equal(ref.code, 0, ref.stderr);
     const two = await world([worker, mode], 2, { OUT: dir });
     for (const p of two) assert.equal(p.code, 0, p.stderr);
     const sfx = mode === 'syncbn' ? '-syncbn' : '';
-    const { diff, keys } = maxParamDiff(join(dir, `params-1${sfx}.safetensors`), join(dir, `params-2${sfx}.safetensors`));
+    const f64 = join(dir, `params-1${sfx}-float64.safetensors`);
+    const { diff: d1, keys } = maxParamDiff(join(dir, `params-1${sfx}.safetensors`), f64);
+    const { diff: d2 } = maxParamDiff(join(dir, `params-2${sfx}.safetensors`), f64);
+    const { diff } = maxParamDiff(join(dir, `params-1${sfx}.safetensors`), join(dir, `params-2${sfx}.safetensors`));
+    console.log(`# ${mode}: |1 proc − float64| ${d1.toExponential(2)}, |2 procs − float64| ${d2.toExponential(2)}, |1 − 2| ${diff.toExponential(2)}`);
     assert.ok(keys > 100);
-    assert.ok(diff < 1e-5, `max parameter difference ${diff}`);
+    assert.ok(d1 < 1e-4, `the float32 run is ${d1} from float64`);
+    assert.ok(d2 <= 4 * d1 + 1e-6, `2 processes are ${d2} from float64, 1 process ${d1}`);
   });
 }
 

@@ -10,11 +10,10 @@ import sharp from 'sharp';
 import { full, loadNpy, nn, noGrad, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
 import { boxIou, clipAugmented, descalePred, Detector, Ensemble, forwardAugment, loadModel, nonMaxSuppression, prune, roundHalfEven, scaleBoxes, scaleImg, type Detection } from '../src/index.js';
 import { prepare, readImage } from '../src/detect/image.js';
-import { fixture, repoRoot, shared } from './fixtures.js';
+import { fixture, repoRoot, sampleImage } from './fixtures.js';
 
 const WEIGHTS = fixture('yolov5n-stripped.pt');
-const BUS = shared('data', 'images', 'bus.jpg');
-const noFixtures = existsSync(WEIGHTS) && existsSync(BUS) ? false : 'yolov5n fixtures or bus.jpg not found';
+const BUS = sampleImage('bus.jpg');
 const cli = join(repoRoot(), 'packages/yolo/dist/src/cli/main.js');
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
 const dir = mkdtempSync(join(tmpdir(), 'tsyolo-detect-'));
@@ -49,7 +48,7 @@ function matchRate(ref: number[][], dets: Detection[], scoreTol: number): number
   return matched / ref.length;
 }
 
-test('readImage + square letterbox reproduce the fixture input bit for bit (ICC profile ignored, as cv2)', { skip: noFixtures }, async () => {
+test('readImage + square letterbox reproduce the fixture input bit for bit (ICC profile ignored, as cv2)', async () => {
   const img = await readImage(BUS);
   assert.deepEqual([img.height, img.width], [1080, 810]);
   const p = prepare(img, 320, 32, false);
@@ -64,7 +63,7 @@ test('readImage + square letterbox reproduce the fixture input bit for bit (ICC 
   p.input.dispose();
 });
 
-test('Detector on bus.jpg reproduces detect.py (nms_dets_scaled_to_orig)', { skip: noFixtures }, async (t) => {
+test('Detector on bus.jpg reproduces detect.py (nms_dets_scaled_to_orig)', async (t) => {
   const det = await Detector.load(WEIGHTS, FIX_OPTS);
   try {
     const r = await det.detect(BUS);
@@ -91,7 +90,7 @@ test('Detector on bus.jpg reproduces detect.py (nms_dets_scaled_to_orig)', { ski
   }
 });
 
-test("the fixture's own letterboxed input through the model + NMS + scaleBoxes reproduces the fixture", { skip: noFixtures }, async () => {
+test("the fixture's own letterboxed input through the model + NMS + scaleBoxes reproduces the fixture", async () => {
   const det = await Detector.load(WEIGHTS, FIX_OPTS);
   try {
     tidy(() => {
@@ -118,7 +117,7 @@ test("the fixture's own letterboxed input through the model + NMS + scaleBoxes r
   }
 });
 
-test('tsyolo detect writes an annotated JPEG and labels', { skip: noFixtures }, async () => {
+test('tsyolo detect writes an annotated JPEG and labels', async () => {
   const r = run(['detect', '--weights', WEIGHTS, '--source', BUS, '--imgsz', '320', '--project', join(dir, 'runs'), '--name', 'exp', '--save-txt', '--save-conf', '--json']);
   const save = r.saveDir as string;
   const meta = await sharp(join(save, 'bus.jpg')).metadata();
@@ -194,7 +193,7 @@ test('TTA: de-scaled, de-flipped branches agree on where an off-centre object is
   });
 });
 
-test('TTA on yolov5n: output size, and the Detector runs with augment', { skip: noFixtures }, async () => {
+test('TTA on yolov5n: output size, and the Detector runs with augment', async () => {
   const det = await Detector.load(WEIGHTS, { ...FIX_OPTS, augment: true });
   try {
     tidy(() => {
@@ -214,7 +213,7 @@ test('TTA on yolov5n: output size, and the Detector runs with augment', { skip: 
   }
 });
 
-test('an ensemble of one model predicts exactly what the model does; of two, both concatenated', { skip: noFixtures }, () => {
+test('an ensemble of one model predicts exactly what the model does; of two, both concatenated', () => {
   const m = loadModel(WEIGHTS).fuse().eval();
   const m2 = loadModel(WEIGHTS).fuse().eval();
   try {
@@ -233,7 +232,7 @@ test('an ensemble of one model predicts exactly what the model does; of two, bot
   }
 });
 
-test('prune: the smallest weights of each convolution are zeroed, sparsity ≈ amount; tsyolo prune saves a loadable checkpoint', { skip: noFixtures }, async () => {
+test('prune: the smallest weights of each convolution are zeroed, sparsity ≈ amount; tsyolo prune saves a loadable checkpoint', async () => {
   const model = loadModel(fixture('yolov5n.safetensors'), { cfg: 'yolov5n.yaml' });
   const before = new Map<string, Float32Array>();
   for (const [name, mod] of model.namedModules()) if (mod instanceof nn.Conv2d) before.set(name, Float32Array.from(mod.weight.toTypedArray() as Float32Array));

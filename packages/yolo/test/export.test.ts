@@ -26,6 +26,7 @@ import {
   MAX_OPSET,
   MIN_OPSET,
 } from '../src/export/index.js';
+import { matchDetections } from '../src/export/match-detections.js';
 import { fixture, maxRelDiff } from './fixtures.js';
 
 const TOL = 1e-4;
@@ -38,7 +39,7 @@ function stripped(): DetectionModel {
   return loadModel(fixture('yolov5n-stripped.pt')).fuse().eval();
 }
 
-test('the shared bus.jpg is found from the repository root', () => {
+test('the sample bus.jpg shipped with the package is found', () => {
   const imgs = sampleImages();
   assert.ok(imgs.some((f) => f.endsWith('bus.jpg')), `sample images: ${imgs.join(', ')}`);
 });
@@ -310,4 +311,27 @@ test('web export: the folder for a dynamic model, the bundle is a browser script
   } finally {
     m.dispose();
   }
+});
+
+test('detections after NMS are compared as sets: near-equal scores in swapped order still match', () => {
+  // two boxes whose scores differ by float32 noise come out of NMS in the opposite order
+  const tsyolo = [
+    [10, 10, 50, 60, 0.5, 3],
+    [100, 40, 180, 90, 0.4999999, 7],
+    [5, 5, 20, 20, 0.3, 0],
+  ];
+  const onnx = [
+    [100, 40.00001, 180, 90, 0.50000006, 7],
+    [10, 10, 50.00002, 60, 0.49999994, 3],
+    [5, 5, 20, 20, 0.3, 0],
+  ];
+  const m = matchDetections(onnx, tsyolo, 1e-4, 1e-4);
+  assert.deepEqual({ matched: m.matched, onlyA: m.onlyA, onlyB: m.onlyB, exact: m.exact }, { matched: 3, onlyA: 0, onlyB: 0, exact: false });
+  assert.ok(m.maxConfDiff < 1e-6 && m.maxBoxDiff < 1e-6);
+  // another class, a moved box or a detection kept by one side only are not matched
+  const other = matchDetections([[10, 10, 50, 60, 0.5, 4], [100, 40, 190, 90, 0.5, 7]], tsyolo.slice(0, 2), 1e-4, 1e-4);
+  assert.deepEqual([other.matched, other.onlyA, other.onlyB], [0, 2, 2]);
+  const edge = matchDetections(tsyolo.slice(0, 2), tsyolo, 1e-4, 1e-4);
+  assert.deepEqual([edge.matched, edge.onlyA, edge.onlyB, edge.exact], [2, 0, 1, false]);
+  assert.ok(matchDetections(tsyolo, tsyolo, 0, 0).exact);
 });

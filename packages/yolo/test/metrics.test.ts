@@ -2,15 +2,12 @@
 // hand-built cases and the yolov5 parity numbers of the coco_eval fixture.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fromTypedArray, tensor, tidy, zeros } from '@tsyolo/torch';
 import { ConfusionMatrix, apPerClass, computeAp, fitness, iouVector, processBatch } from '../src/index.js';
 import { npInterp, npLinspace, npSum, roundHalfEven, smooth } from '../src/metrics/ap.js';
-import { shared } from './fixtures.js';
+import { cocoFixture } from './fixtures.js';
 
-const FIX = shared('fixtures', 'coco_eval');
-const noFixtures = existsSync(join(FIX, 'yolov5_metrics.json')) ? false : `fixtures not found in ${FIX}`;
 
 const near = (a: number, b: number, tol = 1e-12, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
@@ -202,8 +199,8 @@ interface Y5Variant {
   n_labels: number;
 }
 
-test('fixture: val.py matching + ap_per_class equal yolov5 v7.0', { skip: noFixtures }, (t) => {
-  const read = (n: string) => JSON.parse(readFileSync(join(FIX, n), 'utf8'));
+test('fixture: val.py matching + ap_per_class equal yolov5 v7.0', (t) => {
+  const read = (n: string) => JSON.parse(readFileSync(cocoFixture(n), 'utf8'));
   const gt = read('gt.json') as {
     images: { id: number }[];
     categories: { id: number }[];

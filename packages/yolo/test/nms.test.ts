@@ -1,9 +1,6 @@
 // Box utilities and non-max suppression: hand-built cases and the yolov5n reference fixtures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadNpy, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
 import {
   boxIou,
@@ -18,14 +15,8 @@ import {
   xyxy2xywh,
   xyxy2xywhn,
 } from '../src/index.js';
+import { fixture } from './fixtures.js';
 
-function repoRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'packages')) && dirname(d) !== d) d = dirname(d);
-  return d;
-}
-const FIX = resolve(repoRoot(), '..', 'shared', 'fixtures', 'yolov5n');
-const noFixtures = existsSync(join(FIX, 'eval_out.npy')) ? false : `fixtures not found in ${FIX}`;
 
 function rows(t: Tensor): number[][] {
   return t.tolist() as number[][];
@@ -294,9 +285,9 @@ test('nonMaxSuppression: maxDet, empty images, batches', () => {
   });
 });
 
-test('nonMaxSuppression reproduces yolov5 v7.0 on the yolov5n fixture', { skip: noFixtures }, () => {
+test('nonMaxSuppression reproduces yolov5 v7.0 on the yolov5n fixture', () => {
   tidy(() => {
-    const out = loadNpy(join(FIX, 'eval_out.npy'));
+    const out = loadNpy(fixture('eval_out.npy'));
     assert.deepEqual(out.shape, [1, 6300, 85]);
     const cases: [string, Parameters<typeof nonMaxSuppression>[1]][] = [
       ['nms_dets.npy', { confThres: 0.001, iouThres: 0.6, maxDet: 300 }],
@@ -304,7 +295,7 @@ test('nonMaxSuppression reproduces yolov5 v7.0 on the yolov5n fixture', { skip: 
       ['nms_dets_conf0.25_iou0.45.npy', { confThres: 0.25, iouThres: 0.45, maxDet: 1000 }],
     ];
     for (const [file, opts] of cases) {
-      const want = loadNpy(join(FIX, file));
+      const want = loadNpy(fixture(file));
       const t0 = performance.now();
       const got = nonMaxSuppression(out, opts);
       const ms = performance.now() - t0;
@@ -315,10 +306,10 @@ test('nonMaxSuppression reproduces yolov5 v7.0 on the yolov5n fixture', { skip: 
   });
 });
 
-test('scaleBoxes(...).round() reproduces detect.py on the yolov5n fixture', { skip: noFixtures }, () => {
+test('scaleBoxes(...).round() reproduces detect.py on the yolov5n fixture', () => {
   tidy(() => {
-    const dets = loadNpy(join(FIX, 'nms_dets.npy'));
-    const want = loadNpy(join(FIX, 'nms_dets_scaled_to_orig.npy'));
+    const dets = loadNpy(fixture('nms_dets.npy'));
+    const want = loadNpy(fixture('nms_dets_scaled_to_orig.npy'));
     const scaled = scaleBoxes([320, 320], dets.index(':', ':4'), [1080, 810]).round();
     const g = rows(scaled);
     const w = rows(want);
@@ -329,7 +320,7 @@ test('scaleBoxes(...).round() reproduces detect.py on the yolov5n fixture', { sk
       assert.deepEqual(w[r].slice(4), d[r].slice(4));
     }
     // the same from our own NMS output
-    const ours = nonMaxSuppression(loadNpy(join(FIX, 'eval_out.npy')), { confThres: 0.001, iouThres: 0.6, maxDet: 300 })[0];
+    const ours = nonMaxSuppression(loadNpy(fixture('eval_out.npy')), { confThres: 0.001, iouThres: 0.6, maxDet: 300 })[0];
     const s2 = rows(scaleBoxes([320, 320], ours.index(':', ':4'), [1080, 810]).round());
     for (let r = 0; r < w.length; r++) assertClose(s2[r], w[r].slice(0, 4), 1e-3, `ours row ${r}`);
   });

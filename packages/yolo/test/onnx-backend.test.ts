@@ -13,11 +13,10 @@ import { prepare, readImage } from '../src/detect/image.js';
 import { OnnxModel, onnxThreads } from '../src/detect/onnx-model.js';
 import { namesDictString } from '../src/export/onnx.js';
 import { letterboxInput, nonMaxSuppressionRows, parseNames, parseStride, scaleBoxRows, toDetections, type NmsOptions } from '../src/portable/index.js';
-import { fixture, maxAbsDiff, repoRoot, shared } from './fixtures.js';
+import { fixture, maxAbsDiff, repoRoot, sampleImage } from './fixtures.js';
 
 const WEIGHTS = fixture('yolov5n-stripped.pt');
-const BUS = shared('data', 'images', 'bus.jpg');
-const noFixtures = existsSync(WEIGHTS) && existsSync(BUS) ? false : 'yolov5n fixtures or bus.jpg not found';
+const BUS = sampleImage('bus.jpg');
 const cli = join(repoRoot(), 'packages/yolo/dist/src/cli/main.js');
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
 const dir = mkdtempSync(join(tmpdir(), 'tsyolo-onnx-'));
@@ -51,14 +50,14 @@ function assertSameDetections(got: Detection[], want: Detection[], what: string,
   });
 }
 
-test('setup: the yolov5n fixture exported to ONNX at 320 (fixed shape) and with dynamic axes', { skip: noFixtures }, () => {
+test('setup: the yolov5n fixture exported to ONNX at 320 (fixed shape) and with dynamic axes', () => {
   const m = loadModel(WEIGHTS).fuse().eval();
   writeFileSync(fixedOnnx, exportOnnx(m, { imgsz: 320 }));
   writeFileSync(dynamicOnnx, exportOnnx(m, { imgsz: 320, dynamic: true }));
   m.dispose();
 });
 
-test('letterboxInput (plain TS) gives the libtorch input bit for bit, from RGB and from RGBA pixels', { skip: noFixtures }, async () => {
+test('letterboxInput (plain TS) gives the libtorch input bit for bit, from RGB and from RGBA pixels', async () => {
   const img = await readImage(BUS);
   const rgba = new Uint8ClampedArray(img.width * img.height * 4);
   for (let p = 0; p < img.width * img.height; p++) {
@@ -78,7 +77,7 @@ test('letterboxInput (plain TS) gives the libtorch input bit for bit, from RGB a
   }
 });
 
-test('nonMaxSuppressionRows (plain TS) = libtorch nonMaxSuppression on the fixture output, bit for bit', { skip: noFixtures }, () => {
+test('nonMaxSuppressionRows (plain TS) = libtorch nonMaxSuppression on the fixture output, bit for bit', () => {
   tidy(() => {
     const out = loadNpy(fixture('eval_out.npy'));
     const data = out.toTypedArray() as Float32Array;
@@ -108,7 +107,7 @@ test('nonMaxSuppressionRows (plain TS) = libtorch nonMaxSuppression on the fixtu
   });
 });
 
-test('scaleBoxRows / toDetections (plain TS) = scaleBoxes(...).round() and detect.py', { skip: noFixtures }, () => {
+test('scaleBoxRows / toDetections (plain TS) = scaleBoxes(...).round() and detect.py', () => {
   tidy(() => {
     const dets = loadNpy(fixture('nms_dets.npy'));
     const n = dets.shape[0];
@@ -144,7 +143,7 @@ test("names and stride metadata: yolov5's Python reprs, round trip with the expo
   assert.throws(() => parseStride('0'), /stride: "0" is not a positive integer/);
 });
 
-test('OnnxModel reads the shape, stride and names of the file; threads from the environment', { skip: noFixtures }, async () => {
+test('OnnxModel reads the shape, stride and names of the file; threads from the environment', async () => {
   const m = loadModel(WEIGHTS);
   const fixed = await OnnxModel.load(fixedOnnx, { threads: 1 });
   const dyn = await OnnxModel.load(dynamicOnnx);
@@ -179,7 +178,7 @@ test('OnnxModel reads the shape, stride and names of the file; threads from the 
   }
 });
 
-test('Detector on a fixed-shape .onnx = the libtorch Detector (bus.jpg, 320)', { skip: noFixtures }, async () => {
+test('Detector on a fixed-shape .onnx = the libtorch Detector (bus.jpg, 320)', async () => {
   const native = await Detector.load(WEIGHTS, { imgsz: 320, auto: false });
   const onnx = await Detector.load(fixedOnnx, { imgsz: 320 });
   try {
@@ -205,7 +204,7 @@ test('Detector on a fixed-shape .onnx = the libtorch Detector (bus.jpg, 320)', {
   }
 });
 
-test('Detector on a dynamic .onnx letterboxes like the libtorch path (auto rectangles, any size)', { skip: noFixtures }, async () => {
+test('Detector on a dynamic .onnx letterboxes like the libtorch path (auto rectangles, any size)', async () => {
   const native = await Detector.load(WEIGHTS);
   const onnx = await Detector.load(dynamicOnnx, { threads: 2 });
   try {
@@ -221,7 +220,7 @@ test('Detector on a dynamic .onnx letterboxes like the libtorch path (auto recta
   }
 });
 
-test('tsyolo detect --weights x.onnx; an ensemble with an .onnx file is refused', { skip: noFixtures }, async () => {
+test('tsyolo detect --weights x.onnx; an ensemble with an .onnx file is refused', async () => {
   const r = run(['detect', '--weights', fixedOnnx, '--source', BUS, '--img', '320', '--project', join(dir, 'detect'), '--name', 'exp', '--json']);
   const img = r.lines.find((l) => l.image === BUS) as { detections: Detection[] } | undefined;
   assert.ok(img, r.stdout);
@@ -238,7 +237,7 @@ test('tsyolo detect --weights x.onnx; an ensemble with an .onnx file is refused'
   await assert.rejects(Detector.load(join(dir, 'missing.onnx')), /missing\.onnx: file not found/);
 });
 
-test('tsyolo val --weights x.onnx gives the metrics of the PyTorch weights (fixed and dynamic shapes)', { skip: noFixtures }, async () => {
+test('tsyolo val --weights x.onnx gives the metrics of the PyTorch weights (fixed and dynamic shapes)', async () => {
   // as test/val.test.ts: 8 synthetic 128×128 images and a seeded random 3-class yolov5n whose objectness is
   // raised so that it predicts something at conf 0.001. Its scores hardly depend on the image (near-ties
   // everywhere), so which boxes survive NMS, and the small metrics, move with 1e-7 differences between the

@@ -13,13 +13,12 @@ import { cropBox, incrementFile } from '../src/detect/crop.js';
 import { resolveSources } from '../src/detect/sources.js';
 import { isVideo, probeVideo, readFrames } from '../src/detect/video.js';
 import { annotateRaw } from '../src/detect/annotate.js';
-import { fixture, repoRoot, shared } from './fixtures.js';
+import { fixture, repoRoot, sampleImage } from './fixtures.js';
 
 const WEIGHTS = fixture('yolov5n-stripped.pt');
-const BUS = shared('data', 'images', 'bus.jpg');
-const noFixtures = existsSync(WEIGHTS) && existsSync(BUS) ? false : 'yolov5n fixtures or bus.jpg not found';
+const BUS = sampleImage('bus.jpg');
 const noFfmpeg = ['ffmpeg', 'ffprobe'].some((t) => spawnSync(t, ['-version'], { stdio: 'ignore' }).status !== 0) ? 'ffmpeg/ffprobe not on PATH (scripts/install-test-deps.sh installs them)' : false;
-const skipVideo = noFixtures || noFfmpeg;
+const skipVideo = noFfmpeg;
 const cli = join(repoRoot(), 'packages/yolo/dist/src/cli/main.js');
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
 const dir = mkdtempSync(join(tmpdir(), 'tsyolo-video-'));
@@ -155,7 +154,7 @@ test('video formats as yolov5 (gif is a video); an mkv without a frame count is 
   assert.match(r.stderr, new RegExp(`${bad}: cannot read video: `));
 });
 
-test('without ffmpeg on PATH, a video source fails naming the file and saying to install ffmpeg', { skip: noFixtures }, () => {
+test('without ffmpeg on PATH, a video source fails naming the file and saying to install ffmpeg', () => {
   const empty = mkdtempSync(join(tmpdir(), 'tsyolo-nopath-'));
   const video = join(dir, 'nothing-decodes-this.mp4');
   writeFileSync(video, 'x');
@@ -179,7 +178,7 @@ test("save_one_box's crop rectangle on hand values: gain 1.02, pad 10, truncated
   assert.equal(incrementFile(join(d, 'bus.jpg')), join(d, 'bus3.jpg'));
 });
 
-test('--save-crop on bus.jpg: crops/<class>/bus.jpg, bus2.jpg, … sized by the box arithmetic, of the right pixels; --half is accepted with a note', { skip: noFixtures }, async () => {
+test('--save-crop on bus.jpg: crops/<class>/bus.jpg, bus2.jpg, … sized by the box arithmetic, of the right pixels; --half is accepted with a note', async () => {
   const r = ok(['detect', '--weights', WEIGHTS, '--source', BUS, '--imgsz', '320', '--save-crop', '--nosave', '--half', '--project', join(dir, 'runs'), '--name', 'crop', '--json']);
   assert.equal(r.stderr.trim(), '--half is ignored on the CPU (FP16 inference needs a CUDA device)');
   const dets = (r.json[0] as { detections: Detection[] }).detections;

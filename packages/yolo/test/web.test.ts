@@ -13,12 +13,11 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Detector, type Detection } from '../src/index.js';
-import { fixture, repoRoot, shared } from './fixtures.js';
+import { fixture, repoRoot, sampleImage } from './fixtures.js';
 
 const CHROMIUM = process.env.TSYOLO_CHROMIUM ?? '/usr/bin/chromium';
 const WEIGHTS = fixture('yolov5n-stripped.pt');
-const BUS = shared('data', 'images', 'bus.jpg');
-const noFixtures = existsSync(WEIGHTS) && existsSync(BUS) ? false : 'yolov5n fixtures or bus.jpg not found';
+const BUS = sampleImage('bus.jpg');
 const noChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (apt-get install chromium; make test installs it)`;
 const cli = join(repoRoot(), 'packages/yolo/dist/src/cli/main.js');
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
@@ -68,7 +67,7 @@ test('the page script and src/portable type-check for the browser (DOM library, 
   assert.equal(r.status, 0, `tsc -p packages/yolo/web:\n${r.stdout}${r.stderr}`);
 });
 
-test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo detect', { skip: noFixtures || noChromium, timeout: 120_000 }, async () => {
+test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo detect', { skip: noChromium, timeout: 120_000 }, async () => {
   const weights = join(dir, 'yolov5n.pt');
   copyFileSync(WEIGHTS, weights);
   const out = execFileSync(process.execPath, [cli, 'export', '--weights', weights, '--include', 'onnx', 'web', '--imgsz', '320', '--json'], { env, encoding: 'utf8' });

@@ -17,7 +17,12 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[])
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkSync(tmp);
+    throw e;
+  }
   // fsync the directory so the rename itself is durable
   try {
     const dfd = openSync(dirname(path), 'r');

@@ -1,8 +1,8 @@
 // tsyolo data synth: a deterministic synthetic dataset of shapes in YOLO format.
 import { Command } from 'commander';
-import { synthesizeDataset } from '../data/synth.js';
+import { SYNTH_CLASSES, synthesizeDataset } from '../data/synth.js';
 import { emitJson } from './output.js';
-import { int } from './parse.js';
+import { intIn, MAX_IMGSZ, nonNegativeInt, seed } from './parse.js';
 
 export function dataCommand(): Command {
   const data = new Command('data').description('datasets');
@@ -10,11 +10,11 @@ export function dataCommand(): Command {
     .command('synth')
     .description('write a synthetic dataset of shapes (images, labels, data.yaml)')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--train <n>', 'training images', int, 800)
-    .option('--val <n>', 'validation images', int, 200)
-    .option('--img <px>', 'image size', int, 320)
-    .option('--classes <k>', 'number of shape classes', int, 6)
-    .option('--seed <n>', 'seed', int, 0)
+    .option('--train <n>', 'training images', nonNegativeInt, 800)
+    .option('--val <n>', 'validation images', nonNegativeInt, 200)
+    .option('--img <px>', 'image size', intIn(32, MAX_IMGSZ), 320)
+    .option('--classes <k>', 'number of shape classes', intIn(1, SYNTH_CLASSES.length), 6)
+    .option('--seed <n>', 'seed', seed, 0)
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: { out: string; train: number; val: number; img: number; classes: number; seed: number; json?: boolean }) => {
       const t0 = performance.now();

@@ -17,7 +17,7 @@ import type { RawImage } from '../data/types.js';
 import { incrementPath } from '../engine/paths.js';
 import { emitJson } from './output.js';
 import { requireCpu } from '../distributed/devices.js';
-import { float, int, ints, intsDefault } from './parse.js';
+import { imgSize, intList, intsDefault, nonNegativeInt, positiveInt, unitFloat } from './parse.js';
 
 function labelLines(dets: Detection[], w: number, h: number, saveConf: boolean): string {
   return dets
@@ -58,31 +58,43 @@ async function saveResults(out: Outputs, file: string, r: DetectResult, img: Raw
   if (out.json) emitJson({ image: file, ...(frame === undefined ? {} : { frame }), width: r.width, height: r.height, detections: r.detections, speed: r.speed });
 }
 
+/** Decodes an image, or warns naming it and returns null: a corrupt image is skipped, as training skips them. */
+async function decodeOrSkip(file: string): Promise<{ img: RawImage; ms: number } | null> {
+  const t = performance.now();
+  try {
+    return { img: await readImage(file), ms: performance.now() - t };
+  } catch (e) {
+    console.warn(`WARNING ⚠️ ${(e as Error).message}; skipping it`);
+    return null;
+  }
+}
+
 export function detectCommand(): Command {
   return new Command('detect')
     .description('detect objects in images and videos (yolov5 detect.py)')
     .option('--weights <files...>', 'model weights (several: an ensemble)')
     .requiredOption('--source <src>', 'image, video, directory, glob or .txt list (videos are read with ffmpeg)')
-    .option('--imgsz, --img <px>', 'inference size', int, 640)
-    .option('--conf-thres <t>', 'confidence threshold', float, 0.25)
-    .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.45)
-    .option('--max-det <n>', 'maximum detections per image', int, 1000)
+    .option('--imgsz, --img <px>', 'inference size', imgSize, 640)
+    .option('--conf-thres <t>', 'confidence threshold', unitFloat, 0.25)
+    .option('--iou-thres <t>', 'NMS IoU threshold', unitFloat, 0.45)
+    .option('--max-det <n>', 'maximum detections per image', positiveInt, 1000)
     .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
+    .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
     .option('--save-crop', 'save cropped prediction boxes to crops/<class>/')
     .option('--nosave', 'do not save annotated images and videos')
-    .option('--classes <ids...>', 'filter by class: --classes 0, or --classes 0 2 3', ints, intsDefault([]))
+    .option('--classes <ids...>', 'filter by class: --classes 0, or --classes 0 2 3', intList(nonNegativeInt), intsDefault([]))
     .option('--agnostic-nms', 'class-agnostic NMS')
     .option('--augment', 'augmented inference (TTA)')
     .option('--project <dir>', 'save results to project/name', 'runs/detect')
     .option('--name <name>', 'save results to project/name', 'exp')
     .option('--exist-ok', 'existing project/name ok, do not increment')
-    .option('--line-thickness <px>', 'bounding box thickness', int)
+    .option('--line-thickness <px>', 'bounding box thickness', positiveInt)
     .option('--hide-labels', 'hide labels')
     .option('--hide-conf', 'hide confidences')
     .option('--half', 'FP16 half-precision inference (CUDA only: ignored on the CPU)')
-    .option('--vid-stride <n>', 'video frame-rate stride: keep every n-th frame', int, 1)
+    .option('--vid-stride <n>', 'video frame-rate stride: keep every n-th frame', positiveInt, 1)
     .option('--json', 'print a JSON line per image or video frame and a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
@@ -91,8 +103,7 @@ export function detectCommand(): Command {
       requireCpu(o.device as string, 'detect');
       if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)');
       const stride = o.vidStride as number;
-      if (!(stride >= 1)) throw new Error(`--vid-stride ${stride}: expected a positive integer`);
-      const files = resolveSources(o.source as string);
+      const files = resolveSources(o.source as string, { warn: (s) => console.warn(s) });
       if (!files.length) throw new Error(`${o.source as string}: no images or videos found`);
       const nVideos = files.filter(isVideo).length;
       for (const f of files) if (isVideo(f)) requireFfmpeg(f); // before the model loads
@@ -104,6 +115,7 @@ export function detectCommand(): Command {
         classes: (o.classes as number[]).length ? (o.classes as number[]) : undefined,
         agnostic: !!o.agnosticNms,
         augment: !!o.augment,
+        cfg: o.cfg as string | undefined,
       });
       const saveDir = incrementPath(o.project as string, o.name as string, !!o.existOk);
       const out: Outputs = { saveDir, saveTxt: !!o.saveTxt, saveConf: !!o.saveConf, saveCrop: !!o.saveCrop, json: !!o.json };
@@ -111,6 +123,7 @@ export function detectCommand(): Command {
       const look: AnnotateOptions = { lineThickness: o.lineThickness as number | undefined, hideLabels: !!o.hideLabels, hideConf: !!o.hideConf };
       let total = 0;
       let frames = 0;
+      const skipped: string[] = [];
       const speed = { pre: 0, inference: 0, nms: 0 };
       const tally = (r: DetectResult): void => {
         total += r.detections.length;
@@ -122,8 +135,14 @@ export function detectCommand(): Command {
         for (const [i, f] of files.entries()) {
           const at = `${i + 1}/${files.length}`;
           if (!isVideo(f)) {
-            const img = out.saveCrop ? await readImage(f) : undefined; // crops need the decoded pixels
-            const r = await det.detect(img ?? f);
+            const decoded = await decodeOrSkip(f);
+            if (!decoded) {
+              skipped.push(f);
+              continue;
+            }
+            const { img } = decoded;
+            const r = await det.detect(img);
+            r.speed.pre += decoded.ms; // decoding counts as pre-processing, as when detect() reads the file
             tally(r);
             console.log(`image ${at} ${f}: ${r.height}x${r.width} ${countSummary(r.detections)}, ${r.speed.inference.toFixed(1)}ms`);
             if (!o.nosave) await annotate(f, r.detections, join(saveDir, basename(f)), look);
@@ -151,11 +170,14 @@ export function detectCommand(): Command {
       } finally {
         det.dispose();
       }
-      const n = Math.max(files.length - nVideos + frames, 1);
+      const images = files.length - nVideos - skipped.length;
+      if (skipped.length) console.warn(`WARNING ⚠️ ${skipped.length} of ${files.length - nVideos} images could not be read and were skipped: ${skipped.join(', ')}`);
+      if (!images && !nVideos) throw new Error(`${o.source as string}: none of the ${skipped.length} images could be read (see the warnings above)`);
+      const n = Math.max(images + frames, 1);
       console.log(`Speed: ${(speed.pre / n).toFixed(1)}ms pre-process, ${(speed.inference / n).toFixed(1)}ms inference, ${(speed.nms / n).toFixed(1)}ms NMS per image`);
       if (!o.nosave || out.saveTxt || out.saveCrop) console.log(`Results saved to ${saveDir}`);
       if (out.json) {
-        emitJson({ command: 'detect', saveDir, images: files.length - nVideos, videos: nVideos, frames, detections: total, speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n }, seconds: (performance.now() - t0) / 1000 });
+        emitJson({ command: 'detect', saveDir, images, skipped, videos: nVideos, frames, detections: total, speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n }, seconds: (performance.now() - t0) / 1000 });
       }
     });
 }

@@ -15,7 +15,7 @@ import { readWts, wtsTensors, writeWts } from '../export/wts.js';
 import { exportWeb } from '../export/web.js';
 import { emitJson } from './output.js';
 import { requireCpu } from '../distributed/devices.js';
-import { int, ints, intsDefault } from './parse.js';
+import { imgSize, intIn, intList, intsDefault, positiveInt } from './parse.js';
 
 const FORMATS = ['onnx', 'wts', 'web'];
 
@@ -37,14 +37,14 @@ export function exportCommand(): Command {
     .description('export a model to ONNX, TensorRTx .wts and/or a browser page running the ONNX model (yolov5 export.py)')
     .requiredOption('--weights <file>', 'model weights (.pt, .safetensors, tsyolo checkpoint)')
     .option('--include <formats...>', `formats: ${FORMATS.join(', ')}`, formats, onnxOnly)
-    .option('--imgsz, --img <px...>', 'image size: one side (square) or h w', ints, intsDefault([640]))
-    .option('--batch-size <n>', 'batch size', int, 1)
-    .option('--opset <n>', `ONNX opset (${MIN_OPSET}..${MAX_OPSET})`, int, 12)
+    .option('--imgsz, --img <px...>', 'image size: one side (square) or h w', intList(imgSize), intsDefault([640]))
+    .option('--batch-size <n>', 'batch size', positiveInt, 1)
+    .option('--opset <n>', `ONNX opset (${MIN_OPSET}..${MAX_OPSET})`, intIn(MIN_OPSET, MAX_OPSET), 12)
     .option('--dynamic [axes]', "ONNX dynamic axes: batch, height and width; '--dynamic batch' for the batch only")
     .option('--half', 'ONNX with float16 weights and input/output (for GPU runtimes)')
     .option('--cfg <yaml>', 'model config, for weights files that do not carry one')
     .option('--no-verify', 'skip the ONNX Runtime comparison (the structural check still runs)')
-    .option('--threads <n>', 'ONNX Runtime threads for the comparison', int, 2)
+    .option('--threads <n>', 'ONNX Runtime threads for the comparison', positiveInt, 2)
     .option('--device <d>', 'cpu', '')
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {

@@ -1,4 +1,4 @@
-// tsyolo info --cfg yolov5s.yaml [--nc N] [--img 640] | --weights W
+// tsyolo info --cfg yolov5s.yaml [--nc N] [--imgsz 640] | --weights W
 import { buildModel } from '../models/factory.js';
 import { formatSummary } from '../models/info.js';
 import { inspectWeights } from '../models/inspect.js';
@@ -9,7 +9,8 @@ export interface InfoOptions {
   cfg?: string;
   weights?: string;
   nc?: number;
-  img: number;
+  /** image size for GFLOPs (--imgsz, --img) */
+  imgsz: number;
   json?: boolean;
 }
 
@@ -35,8 +36,8 @@ export function runInfo(o: InfoOptions): void {
   }
   const cfg = o.cfg ?? 'yolov5s.yaml';
   const model = buildModel(cfg, { nc: o.nc });
-  const s = model.info(o.img);
+  const s = model.info(o.imgsz);
   console.log(formatSummary(s, basename(cfg).replace(/\.ya?ml$/, '')));
-  if (o.json) emitJson({ command: 'info', cfg, nc: model.nc, imgsz: o.img, layers: s.layers, parameters: s.parameters, gradients: s.gradients, gflops: +s.gflops.toFixed(3), stride: model.stride, seconds: (performance.now() - t0) / 1000 });
+  if (o.json) emitJson({ command: 'info', cfg, nc: model.nc, imgsz: o.imgsz, layers: s.layers, parameters: s.parameters, gradients: s.gradients, gflops: +s.gflops.toFixed(3), stride: model.stride, seconds: (performance.now() - t0) / 1000 });
   model.dispose();
 }

@@ -2,7 +2,8 @@
 // tsyolo: the command line, with yolov5's flags (train.py → tsyolo train, …).
 import { Command } from 'commander';
 import { runInfo } from './info.js';
-import { int } from './parse.js';
+import { imgSize, positiveInt } from './parse.js';
+import { describeError } from './errors.js';
 import { trainCommand } from './train.js';
 import { dataCommand } from './data.js';
 import { detectCommand } from './detect.js';
@@ -17,10 +18,10 @@ program
   .description('model summary from a config (layers, parameters, GFLOPs), or what a weights file holds')
   .option('--cfg <yaml>', 'model config: a shipped name (yolov5s.yaml) or a path')
   .option('--weights <file>', 'weights file (.pt, .safetensors, tsyolo checkpoint)')
-  .option('--nc <n>', 'number of classes (overrides the config)', int)
-  .option('--img, --imgsz <px>', 'image size for GFLOPs', int, 640)
+  .option('--nc <n>', 'number of classes (overrides the config)', positiveInt)
+  .option('--img, --imgsz <px>', 'image size for GFLOPs', imgSize, 640)
   .option('--json', 'print a JSON summary as the last line')
-  .action((o: { cfg?: string; weights?: string; nc?: number; img: number; json?: boolean }) => runInfo(o));
+  .action((o: { cfg?: string; weights?: string; nc?: number; imgsz: number; json?: boolean }) => runInfo(o));
 
 program.addCommand(trainCommand());
 program.addCommand(dataCommand());
@@ -30,6 +31,6 @@ program.addCommand(pruneCommand());
 program.addCommand(exportCommand());
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  console.error(`tsyolo: ${(e as Error).message}`);
+  console.error(`tsyolo: ${describeError(e)}`);
   process.exit(1);
 });

@@ -6,7 +6,7 @@ import { loadModel } from '../models/weights.js';
 import { saveCheckpoint } from '../models/checkpoint.js';
 import { prune } from '../models/prune.js';
 import { emitJson } from './output.js';
-import { float } from './parse.js';
+import { floatIn } from './parse.js';
 
 /** Default output: the weights' name with '-pruned' before the extension, as a .safetensors checkpoint. */
 export function prunedPath(weights: string): string {
@@ -18,11 +18,12 @@ export function pruneCommand(): Command {
   return new Command('prune')
     .description('zero the smallest convolution weights (L1 unstructured, per layer) and save a tsyolo checkpoint')
     .requiredOption('--weights <file>', 'model weights')
-    .option('--amount <fraction>', 'fraction of each convolution weight to zero', float, 0.3)
+    .option('--amount <fraction>', 'fraction of each convolution weight to zero', floatIn(0, 1), 0.3)
+    .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
     .option('--out <file>', 'output checkpoint (default: <weights>-pruned.safetensors)')
     .option('--json', 'print a JSON summary as the last line')
-    .action((o: { weights: string; amount: number; out?: string; json?: boolean }) => {
-      const model = loadModel(o.weights);
+    .action((o: { weights: string; amount: number; cfg?: string; out?: string; json?: boolean }) => {
+      const model = loadModel(o.weights, { cfg: o.cfg });
       try {
         const r = prune(model, o.amount);
         const out = o.out ?? prunedPath(o.weights);

@@ -5,7 +5,7 @@ import { launch } from '../distributed/launch.js';
 import { distEnv } from '../distributed/ddp.js';
 import { evolve } from '../evolve/evolve.js';
 import { emitJson } from './output.js';
-import { int, float, ints, intsDefault } from './parse.js';
+import { batchSizeOrAuto, floatIn, imgSize, intIn, intList, intsDefault, nonNegativeInt, port, positiveInt, seed } from './parse.js';
 
 export function trainCommand(): Command {
   const d = trainDefaults;
@@ -15,10 +15,10 @@ export function trainCommand(): Command {
     .option('--cfg <yaml>', 'model config, e.g. yolov5s.yaml', d.cfg)
     .option('--data <yaml>', 'dataset data.yaml')
     .option('--hyp <yaml>', 'hyperparameters', d.hyp as string)
-    .option('--epochs <n>', 'total training epochs', int, d.epochs)
-    .option('--batch-size <n>', 'total batch size', int, d.batchSize)
-    .option('--imgsz, --img <px>', 'train/val image size', int, d.imgsz)
-    .addOption(new Option('--img-size <px>', 'same as --imgsz').argParser(int).hideHelp())
+    .option('--epochs <n>', 'total training epochs', positiveInt, d.epochs)
+    .option('--batch-size <n>', 'total batch size (-1: AutoBatch)', batchSizeOrAuto, d.batchSize)
+    .option('--imgsz, --img <px>', 'train/val image size', imgSize, d.imgsz)
+    .addOption(new Option('--img-size <px>', 'same as --imgsz').argParser(imgSize).hideHelp())
     .option('--rect', 'rectangular training')
     .option('--resume [path]', 'resume the newest run, or the given checkpoint (with --epochs N to extend)')
     .option('--nosave', 'only save the final checkpoint')
@@ -31,31 +31,32 @@ export function trainCommand(): Command {
     .option('--multi-scale', 'vary img-size +/- 50%')
     .option('--single-cls', 'train multi-class data as single-class')
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['SGD', 'Adam', 'AdamW']).default(d.optimizer))
-    .option('--workers <n>', 'max dataloader workers', int, d.workers)
+    .option('--workers <n>', 'max dataloader workers', nonNegativeInt, d.workers)
     .option('--project <dir>', 'save to project/name', d.project)
     .option('--name <name>', 'save to project/name', d.name)
     .option('--exist-ok', 'existing project/name ok, do not increment')
     .option('--cos-lr', 'cosine LR scheduler')
-    .option('--label-smoothing <eps>', 'label smoothing epsilon', float, d.labelSmoothing)
-    .option('--patience <n>', 'EarlyStopping patience (epochs without improvement)', int, d.patience)
-    .option('--freeze <layers...>', 'freeze layers: backbone=10, first3=0 1 2', ints, intsDefault(d.freeze))
-    .option('--unfreeze-at <epoch>', 'train the frozen layers again from this epoch', int, d.unfreezeAt)
-    .option('--save-period <n>', 'save a checkpoint every n epochs', int, d.savePeriod)
-    .option('--seed <n>', 'global training seed', int, d.seed)
+    .option('--label-smoothing <eps>', 'label smoothing epsilon', floatIn(0, 1), d.labelSmoothing)
+    .option('--patience <n>', 'EarlyStopping patience (epochs without improvement; 0: never stop)', nonNegativeInt, d.patience)
+    .option('--freeze <layers...>', 'freeze layers: backbone=10, first3=0 1 2', intList(nonNegativeInt), intsDefault(d.freeze))
+    .option('--unfreeze-at <epoch>', 'train the frozen layers again from this epoch (-1: never)', intIn(-1), d.unfreezeAt)
+    .option('--save-period <n>', 'save a checkpoint every n epochs (-1: never)', intIn(-1), d.savePeriod)
+    .option('--seed <n>', 'global training seed', seed, d.seed)
     .option('--sync-bn', 'SyncBatchNorm across processes (multi-process runs)')
-    .option('--nproc, --nproc-per-node <n>', 'start n worker processes on this machine (data-parallel training)', int)
-    .option('--nnodes <n>', 'machines taking part (with --node-rank, --master-addr, --master-port)', int, 1)
-    .option('--node-rank <n>', 'this machine\'s index among --nnodes', int, 0)
+    .option('--nproc, --nproc-per-node <n>', 'start n worker processes on this machine (data-parallel training)', positiveInt)
+    .option('--nnodes <n>', 'machines taking part (with --node-rank, --master-addr, --master-port)', positiveInt, 1)
+    .option('--node-rank <n>', 'this machine\'s index among --nnodes', nonNegativeInt, 0)
     .option('--master-addr <host>', 'address of the node running rank 0 (default MASTER_ADDR or 127.0.0.1)')
-    .option('--master-port <port>', 'its port (default MASTER_PORT, a free port on one node, 29500 on several)', int)
-    .addOption(new Option('--local_rank, --local-rank <n>', 'set by torch.distributed.launch; tsyolo reads LOCAL_RANK').argParser(int).hideHelp())
-    .option('--evolve [generations]', 'evolve hyperparameters for n generations (default 300)', int)
+    .option('--master-port <port>', 'its port (default MASTER_PORT, a free port on one node, 29500 on several)', port)
+    .addOption(new Option('--local_rank, --local-rank <n>', 'set by torch.distributed.launch; tsyolo reads LOCAL_RANK').argParser(intIn(-1)).hideHelp())
+    .option('--evolve [generations]', 'evolve hyperparameters for n generations (default 300)', positiveInt)
     .option('--evolve-population <dir>', 'where evolve.csv lives (default project/name; share it between workers)')
     .option('--quiet', 'no progress bars')
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
       const nproc = (o.nprocPerNode as number | undefined) ?? 1;
+      const batchSize = autoBatch(o.batchSize as number, nproc > 1 || (o.nnodes as number) > 1 || !!distEnv(), !!o.resume);
       if ((nproc > 1 || (o.nnodes as number) > 1) && !distEnv()) {
         // the launcher: start the workers with this command line minus the launcher's flags
         const argv = workerArgv(process.argv.slice(1));
@@ -71,7 +72,7 @@ export function trainCommand(): Command {
         data: o.data as string,
         hyp: o.hyp as string,
         epochs: o.epochs as number,
-        batchSize: o.batchSize as number,
+        batchSize,
         imgsz: (o.imgSize as number | undefined) ?? (o.img as number | undefined) ?? (o.imgsz as number),
         rect: !!o.rect,
         resume: (o.resume as boolean | string | undefined) ?? false,
@@ -118,6 +119,16 @@ export function trainCommand(): Command {
       if (r.stoppedBy === 'signal') process.exitCode = 130;
       if (r.stoppedBy === 'nan') process.exitCode = 1;
     });
+}
+
+/** AutoBatch sizes the batch to CUDA memory; on the CPU (tsyolo's device) yolov5 uses its default, 16. */
+export const AUTOBATCH_CPU_DEFAULT = 16;
+
+function autoBatch(batchSize: number, multiProcess: boolean, resume: boolean): number {
+  if (batchSize !== -1 || resume) return batchSize;
+  if (multiProcess) throw new Error('--batch-size -1 (AutoBatch) works for single-process training only; give the total batch size (e.g. --batch-size 64)');
+  console.log(`AutoBatch: CUDA not detected, using default CPU batch-size ${AUTOBATCH_CPU_DEFAULT}`);
+  return AUTOBATCH_CPU_DEFAULT;
 }
 
 const LAUNCHER_FLAGS = new Set(['--nproc', '--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port']);

@@ -24,7 +24,7 @@ import { cocoEval, type CocoDetection } from '../metrics/coco.js';
 import { Ensemble } from '../detect/ensemble.js';
 import { emitJson } from './output.js';
 import { requireCpu } from '../distributed/devices.js';
-import { float, int } from './parse.js';
+import { imgSize, nonNegativeInt, positiveInt, unitFloat } from './parse.js';
 
 /** Python's '%g' (6 significant digits, exponent form below 1e-4 or from 1e6). */
 export function formatG(x: number): string {
@@ -90,14 +90,15 @@ export function valCommand(): Command {
     .description('validate a model on a dataset (yolov5 val.py)')
     .requiredOption('--data <yaml>', 'dataset data.yaml')
     .requiredOption('--weights <files...>', 'model weights (several: an ensemble)')
-    .option('--batch-size <n>', 'batch size', int, 32)
-    .option('--imgsz, --img <px>', 'inference size', int, 640)
-    .option('--conf-thres <t>', 'confidence threshold', float, 0.001)
-    .option('--iou-thres <t>', 'NMS IoU threshold', float, 0.6)
-    .option('--max-det <n>', 'maximum detections per image', int, 300)
+    .option('--batch-size <n>', 'batch size', positiveInt, 32)
+    .option('--imgsz, --img <px>', 'inference size', imgSize, 640)
+    .option('--conf-thres <t>', 'confidence threshold', unitFloat, 0.001)
+    .option('--iou-thres <t>', 'NMS IoU threshold', unitFloat, 0.6)
+    .option('--max-det <n>', 'maximum detections per image', positiveInt, 300)
+    .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
     .option('--task <task>', 'train, val, test or speed', 'val')
     .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
-    .option('--workers <n>', 'dataloader workers', int, 2)
+    .option('--workers <n>', 'max dataloader workers', nonNegativeInt, 2)
     .option('--single-cls', 'treat as single-class dataset')
     .option('--augment', 'augmented inference (TTA)')
     .option('--half', 'FP16 half-precision inference (CUDA only: ignored on the CPU)')
@@ -109,7 +110,7 @@ export function valCommand(): Command {
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'existing project/name ok, do not increment')
-    .option('--threads <n>', 'ONNX Runtime threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core)', int)
+    .option('--threads <n>', 'ONNX Runtime threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core)', positiveInt)
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o: Record<string, unknown>) => {
       const t0 = performance.now();
@@ -132,7 +133,7 @@ export function valCommand(): Command {
       const onnx = onnxFiles.length ? await OnnxModel.load(weights[0], { threads: o.threads as number | undefined }) : null;
       const models: DetectionModel[] = [];
       try {
-        if (!onnx) for (const w of weights) models.push(loadModel(w).fuse().eval().channelsLast());
+        if (!onnx) for (const w of weights) models.push(loadModel(w, { cfg: o.cfg as string | undefined }).fuse().eval().channelsLast());
       } catch (e) {
         for (const m of models) m.dispose();
         throw e;

@@ -41,8 +41,13 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+export interface LoadDataConfigOptions {
+  /** where warnings go (default console.warn): missing names */
+  warn?: (line: string) => void;
+}
+
 /** Read and check a yolov5 data.yaml. Sources must exist; names/nc must agree. */
-export function loadDataConfig(path: string): DataConfig {
+export function loadDataConfig(path: string, opts: LoadDataConfigOptions = {}): DataConfig {
   const file = resolve(path);
   if (!existsSync(file)) throw new DataConfigError(file, undefined, 'file not found');
   let doc: unknown;
@@ -100,7 +105,11 @@ export function loadDataConfig(path: string): DataConfig {
   if (names && nc !== undefined && names.length !== nc)
     fail('nc', `nc is ${nc} but names has ${names.length} entries`);
   if (!names && nc === undefined) fail('names', 'missing: give names (a list or an index→name map) or nc');
-  if (!names) names = Array.from({ length: nc as number }, (_, i) => `class${i}`);
+  if (!names) {
+    // as yolov5's check_dataset: it still works, but labels and plots will read class0, class1, ...
+    (opts.warn ?? console.warn)(`WARNING ⚠️ ${file}: 'names:' field missing, assigning default names 'class0', 'class1', etc.; add names: [...] to name the ${nc} classes`);
+    names = Array.from({ length: nc as number }, (_, i) => `class${i}`);
+  }
   if (names.length === 0) fail('names', 'no classes');
   nc = names.length;
 

@@ -2,6 +2,8 @@
 // prefetched and delivered in order as uint8 NCHW tensors plus [image, class, x, y, w, h]
 // targets. Every random choice comes from (seed, epoch, index), so a batch is the same
 // whatever the number of workers.
+import { availableParallelism } from 'node:os';
+import { constants } from 'node:buffer';
 import { Worker } from 'node:worker_threads';
 import { fromTypedArray, type Tensor } from '@tsyolo/torch';
 import { epochOrder, type SamplerOptions } from './sampler.js';
@@ -42,8 +44,35 @@ interface Reply {
   error?: string;
 }
 
+/**
+ * How many worker threads a loader starts, as yolov5's create_dataloader: no more than the CPUs
+ * (shared by the training processes on this machine), than the batch size (none for batches of 1)
+ * or than asked for.
+ */
+export function dataloaderWorkers(requested: number, batchSize: number, processes = Number(process.env.LOCAL_WORLD_SIZE) || 1): number {
+  const perProcess = Math.max(1, Math.floor(availableParallelism() / Math.max(processes, 1)));
+  return Math.max(0, Math.min(perProcess, batchSize > 1 ? batchSize : 0, requested));
+}
+
+/** Refuses options that would loop forever or start nothing useful, naming the option. */
+function checkLoaderOptions(o: LoaderOptions): void {
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer (got ${o.batchSize}); --batch-size on the command line`);
+  if (!Number.isInteger(o.workers) || o.workers < 0) throw new Error(`DataLoader: workers must be a non-negative integer (got ${o.workers}); --workers on the command line`);
+  if (o.prefetch !== undefined && (!Number.isInteger(o.prefetch) || o.prefetch < 1)) throw new Error(`DataLoader: prefetch must be a positive integer (got ${o.prefetch})`);
+}
+
+/** A batch lives in one buffer: refuse sizes past what one can hold, with what to lower. */
+function checkBatchBytes(n: number, h: number, w: number): void {
+  const bytes = n * 3 * h * w;
+  if (bytes > constants.MAX_LENGTH) {
+    const gb = (x: number): string => (x / 2 ** 30).toFixed(1);
+    throw new Error(`a batch of ${n} images of 3×${h}×${w} needs ${gb(bytes)} GB, more than one buffer can hold (${gb(constants.MAX_LENGTH)} GB): lower --batch-size or --imgsz`);
+  }
+}
+
 export function collate(samples: Sample[], indices: number[]): Batch {
   const [h, w] = [samples[0].height, samples[0].width];
+  checkBatchBytes(samples.length, h, w);
   const plane = 3 * h * w;
   const buf = new Uint8Array(samples.length * plane);
   let nt = 0;
@@ -74,12 +103,16 @@ export class DataLoader {
   private readonly pending = new Map<number, { resolve: (s: Sample[]) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private rr = 0;
+  /** worker threads started: --workers capped by dataloaderWorkers() */
+  readonly numWorkers: number;
 
   constructor(
     readonly spec: DatasetSpec,
     readonly opts: LoaderOptions,
   ) {
-    for (let i = 0; i < opts.workers; i++) {
+    checkLoaderOptions(opts);
+    this.numWorkers = dataloaderWorkers(opts.workers, opts.batchSize);
+    for (let i = 0; i < this.numWorkers; i++) {
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: spec });
       w.on('message', (r: Reply) => {
         const p = this.pending.get(r.id);

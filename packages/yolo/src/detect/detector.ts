@@ -28,6 +28,8 @@ export interface DetectOptions {
   auto?: boolean;
   /** test-time augmentation (yolov5's --augment) */
   augment?: boolean;
+  /** model config for weights files that do not carry one (plain state dicts, bare safetensors) */
+  cfg?: string;
   /** ONNX Runtime intra-op threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core) */
   threads?: number;
 }
@@ -93,7 +95,14 @@ export class Detector {
       if (list.length > 1) throw new Error(`${onnx.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights on libtorch); pass one .onnx file alone`);
       return new Detector(await OnnxModel.load(list[0], { threads: opts.threads }), opts);
     }
-    return new Detector(list.map((w) => loadModel(w)), opts);
+    const models: DetectionModel[] = [];
+    try {
+      for (const w of list) models.push(loadModel(w, { cfg: opts.cfg }));
+    } catch (e) {
+      for (const m of models) m.dispose();
+      throw e;
+    }
+    return new Detector(models, opts);
   }
 
   /** Decoded predictions (bs, N, 5+nc) of the ensemble for a prepared input (with augment: TTA per model). */
@@ -104,9 +113,11 @@ export class Detector {
   async detect(source: string | Buffer | RawImage, o: DetectOptions = {}): Promise<DetectResult> {
     const opts = { ...this.opts, ...o };
     const t0 = performance.now();
+    const size = opts.imgsz ?? 640;
+    if (!Number.isInteger(size) || size < 1) throw new Error(`Detector: imgsz must be a positive integer (got ${size}); --imgsz on the command line`);
     const img = typeof source === 'string' || Buffer.isBuffer(source) ? await readImage(source) : source; // a RawImage: an already decoded frame
     if (this.onnx) return this.detectOnnx(this.onnx, img, opts, t0);
-    const imgsz = Math.ceil((opts.imgsz ?? 640) / this.stride) * this.stride;
+    const imgsz = Math.ceil(size / this.stride) * this.stride;
     return tidy(() => {
       const p = prepare(img, imgsz, this.stride, opts.auto ?? true);
       const t1 = performance.now();

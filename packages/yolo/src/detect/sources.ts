@@ -21,20 +21,43 @@ function imagesThenVideos(files: string[]): string[] {
   return [...files.filter((f) => !isVideo(f)), ...files.filter(isVideo)];
 }
 
-export function resolveSources(source: string): string[] {
-  if (/[*?[]/.test(source)) return imagesThenVideos(globSync(source, { absolute: true }).filter(isMedia).sort(byCodePoint));
+export interface SourceOptions {
+  /** where warnings go (default console.warn): .txt list lines that name nothing usable */
+  warn?: (line: string) => void;
+}
+
+function globMedia(pattern: string): string[] {
+  return globSync(pattern, { absolute: true }).filter(isMedia).sort(byCodePoint);
+}
+
+/** A .txt list: one image, video, folder or glob per line, relative to the list's folder; unusable lines are warned about and skipped. */
+function fromList(list: string, warn: (line: string) => void): string[] {
+  const out: string[] = [];
+  readFileSync(list, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.trim();
+      if (!line) return;
+      const p = resolve(dirname(list), line);
+      const skip = (why: string): void => warn(`WARNING ⚠️ ${list} line ${i + 1}: '${line}' ${why}; skipped`);
+      if (/[*?[]/.test(line)) {
+        const found = globMedia(p);
+        if (!found.length) skip('matches no images or videos');
+        out.push(...found);
+      } else if (!existsSync(p)) skip(`does not exist (${p}; relative paths start at the list's folder)`);
+      else if (statSync(p).isDirectory()) out.push(...walkFiles(p, isMedia).sort(byCodePoint));
+      else if (!isMedia(p)) skip('is not an image or video (by its extension)');
+      else out.push(p);
+    });
+  return out;
+}
+
+export function resolveSources(source: string, opts: SourceOptions = {}): string[] {
+  if (/[*?[]/.test(source)) return imagesThenVideos(globMedia(source));
   if (!existsSync(source)) throw new Error(`${source}: no such file or directory`);
   if (statSync(source).isDirectory()) {
     return imagesThenVideos(walkFiles(resolve(source), isMedia).sort(byCodePoint));
   }
-  if (source.toLowerCase().endsWith('.txt')) {
-    return imagesThenVideos(
-      readFileSync(source, 'utf8')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .map((l) => resolve(dirname(source), l)),
-    );
-  }
+  if (source.toLowerCase().endsWith('.txt')) return imagesThenVideos(fromList(source, opts.warn ?? console.warn));
   return [source];
 }

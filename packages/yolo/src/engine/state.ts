@@ -1,7 +1,7 @@
 // Training checkpoints: everything needed to continue exactly (model, EMA and its update count,
 // optimizer state, epoch, best fitness, early-stopping state, options, hyperparameters, the
 // libtorch RNG state), and stripping to deployable FP16 weights (EMA only).
-import { statSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { getRngState, loadSafetensors, noGrad, optim, readSafetensorsMetadata, tidy, type Tensor } from '@tsyolo/torch';
 import { saveCheckpoint, readCheckpointMeta, TSYOLO_META_KEY, type CheckpointMeta } from '../models/checkpoint.js';
 import type { DetectionModel } from '../models/model.js';
@@ -104,6 +104,29 @@ export function writeStripped(path: string, weights: DetectionModel, meta: { bes
     saveCheckpoint(path, shim, { epoch: -1, bestFitness: meta.bestFitness, extra: { ...(meta.extra ?? {}), kind: 'final' } });
   });
   return statSync(path).size;
+}
+
+/**
+ * The end of training: the full training checkpoint at lastPath moves to resumePath, and lastPath gets
+ * the stripped weights that write(tmp) saves. Each step leaves a loadable lastPath and a resumable
+ * checkpoint, whenever the process dies: the stripped file is written under a temporary name first,
+ * the full state is hard-linked (or copied) to resumePath, and one rename puts the stripped file in place.
+ */
+export function replaceWithStripped(lastPath: string, resumePath: string, write: (tmp: string) => number): number {
+  const tmp = lastPath.replace(/(\.safetensors)?$/, '.stripped.safetensors');
+  const bytes = write(tmp);
+  rmSync(resumePath, { force: true });
+  try {
+    linkSync(lastPath, resumePath);
+  } catch {
+    copyFileSync(lastPath, `${resumePath}.tmp`);
+    const fd = openSync(`${resumePath}.tmp`, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(`${resumePath}.tmp`, resumePath);
+  }
+  renameSync(tmp, lastPath);
+  return bytes;
 }
 
 /** True when the file is a tsyolo training checkpoint (reads the header only). */

@@ -1,7 +1,7 @@
 // tsyolo train: yolov5's train.py procedure — model from a config or weights, freezing,
 // optimizer groups, warmup, LR schedule, EMA, validation on the EMA each epoch, best/last
 // checkpoints, early stopping, exact resume, and FP16 stripped weights at the end.
-import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { clipGradNorm_, F, getNumThreads, manualSeed, nn, noGrad, optim, setRngState, tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
@@ -25,7 +25,7 @@ import { checkImgSize, incrementPath } from './paths.js';
 import { appendResults, RESULT_KEYS } from './results.js';
 import { SummaryWriter } from './tensorboard.js';
 import { labelsToBoxes, plotImages, plotLabels, plotMcCurve, plotPrCurve, plotResults } from '../plots/index.js';
-import { isTrainingCheckpoint, loadTrainCheckpoint, saveTrainCheckpoint, writeStripped, type TrainState } from './state.js';
+import { isTrainingCheckpoint, loadTrainCheckpoint, replaceWithStripped, saveTrainCheckpoint, writeStripped, type TrainState } from './state.js';
 import { EpochProgress } from './progress.js';
 import { DDP, distEnv } from '../distributed/ddp.js';
 import { requireCpu } from '../distributed/devices.js';
@@ -255,7 +255,7 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
     model = new DetectionModel(resumed.meta.cfg);
     model.loadStateDict(resumed.model);
   } else if (o.weights) {
-    const src = loadModelFile(o.weights);
+    const src = loadModelFile(o.weights, { cfg: o.cfg || undefined });
     const cfg = o.cfg ? loadConfig(o.cfg) : src.model.cfg;
     model = new DetectionModel(withAnchorCount(cfg, hyp), { nc });
     const exclude = o.cfg || hyp.anchors ? ['anchor'] : [];
@@ -310,10 +310,8 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
   for (let i = 0; i < allLabels.length; i += 5) {
     if (allLabels[i] >= nc) throw new Error(`${o.data}: label class ${allLabels[i]} exceeds nc=${nc}; valid classes are 0-${nc - 1}`);
   }
-  const trainLoader = new DataLoader(trainSet.spec, { batchSize: batchPerRank, workers: o.workers, shuffle: !o.rect, seed: o.seed, rank, worldSize: world });
   // rank 0 alone validates
   const valSet = isMain ? await createDataset(data.val, { ...dsOpts, imgsz, augment: false, batchSize: batchPerRank * 2, rect: true, pad: 0.5, prefix: 'val: ' }) : null;
-  const valLoader = valSet ? new DataLoader(valSet.spec, { batchSize: batchPerRank * 2, workers: Math.min(o.workers, 2), shuffle: false, seed: o.seed }) : null;
 
   if (!resumed) {
     if (isMain && !o.noplots) await plotLabels(allLabels, names, join(saveDir, 'labels.jpg'));
@@ -338,9 +336,14 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
   model.hyp = mh;
   const computeLoss = new ComputeLoss(model);
 
+  // TensorBoard: `tensorboard --logdir runs/train` shows losses, metrics and learning rates
+  const tb = isMain ? new SummaryWriter(saveDir) : null;
+  // the loaders' worker threads start here, right before the try whose finally stops them
+  const trainLoader = new DataLoader(trainSet.spec, { batchSize: batchPerRank, workers: o.workers, shuffle: !o.rect, seed: o.seed, rank, worldSize: world });
+  const valLoader = valSet ? new DataLoader(valSet.spec, { batchSize: batchPerRank * 2, workers: Math.min(o.workers, 2), shuffle: false, seed: o.seed }) : null;
   const nb = trainLoader.length;
   const nw = warmupIterations(hyp.warmup_epochs, nb);
-  log(`Image sizes ${imgsz} train, ${imgsz} val; using ${o.workers} dataloader workers and ${getNumThreads()} libtorch threads`);
+  log(`Image sizes ${imgsz} train, ${imgsz} val; using ${trainLoader.numWorkers} dataloader workers and ${getNumThreads()} libtorch threads`);
   log(`Logging results to ${saveDir}; starting training for ${o.epochs} epochs...`);
 
   let stoppedBy: TrainResult['stoppedBy'] = 'completed';
@@ -353,8 +356,6 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // TensorBoard: `tensorboard --logdir runs/train` shows losses, metrics and learning rates
-  const tb = isMain ? new SummaryWriter(saveDir) : null;
   const cw = classWeights(trainSet.spec.labels, nc);
   let maps = new Float64Array(nc);
   let lastVal: ValResult | null = null;
@@ -511,9 +512,8 @@ async function trainOn(o: TrainOptions, options: Partial<TrainOptions>, ddp: DDP
   let bestBytes = 0;
   let resumeFile: string | null = null;
   if (isMain && existsSync(lastPath) && isTrainingCheckpoint(lastPath)) {
-    renameSync(lastPath, resumePath);
+    lastBytes = replaceWithStripped(lastPath, resumePath, (tmp) => writeStripped(tmp, ema.ema, { bestFitness, extra: { epoch: lastEpoch } }));
     resumeFile = resumePath;
-    lastBytes = writeStripped(lastPath, ema.ema, { bestFitness, extra: { epoch: lastEpoch } });
   }
   if (isMain && existsSync(bestPath)) bestBytes = statSync(bestPath).size;
   if (isMain && !o.noplots && existsSync(join(saveDir, 'results.csv'))) {

@@ -52,7 +52,21 @@ export function saveCheckpoint(path: string, model: DetectionModel, o: SaveCheck
   for (const [k, t] of model.stateDict()) tensors.set(`model.${k}`, t);
   if (o.ema) for (const [k, t] of o.ema.stateDict()) tensors.set(`ema.${k}`, t);
   for (const [k, t] of o.tensors ?? []) tensors.set(k, t);
-  saveSafetensors(path, tensors, { [TSYOLO_META_KEY]: JSON.stringify(checkpointMeta(model, o)) });
+  try {
+    saveSafetensors(path, tensors, { [TSYOLO_META_KEY]: JSON.stringify(checkpointMeta(model, o)) });
+  } catch (e) {
+    throw withPath(e, path);
+  }
+}
+
+/**
+ * A file-system error with the file it was about: writes through a file descriptor (ENOSPC on write)
+ * do not name it. The code, syscall and path stay, so callers can still tell the errors apart.
+ */
+export function withPath(e: unknown, path: string): unknown {
+  if (!(e instanceof Error) || typeof (e as NodeJS.ErrnoException).code !== 'string' || e.message.includes(path)) return e;
+  const err = e as NodeJS.ErrnoException;
+  return Object.assign(new Error(`${path}: ${err.message}`, { cause: e }), { code: err.code, syscall: err.syscall, path: err.path ?? path, errno: err.errno });
 }
 
 export function readCheckpointMeta(json: string, path: string): CheckpointMeta {

@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { collectTensors, loadPt, loadSafetensors, PyDict, PyObject, stateDictFromModule, tidy, type Tensor } from '@tsyolo/torch';
 import { readCheckpointMeta, TSYOLO_META_KEY } from './checkpoint.js';
-import { isZipFile, toPlain } from './weights.js';
+import { toPlain, weightsKind } from './weights.js';
 
 export interface WeightsInfo {
   path: string;
@@ -38,14 +38,10 @@ function firstNumber(v: unknown): number | null {
 }
 
 export function inspectWeights(path: string): WeightsInfo {
-  let bytes: number;
-  try {
-    bytes = statSync(path).size;
-  } catch (e) {
-    throw new Error(`${path}: cannot read weights: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const kind = weightsKind(path); // refuses what is neither a zip nor safetensors, saying what it is
+  const bytes = statSync(path).size;
   return tidy(() => {
-    if (isZipFile(path)) {
+    if (kind === 'zip') {
       const ck = loadPt(path);
       if (!(ck instanceof PyDict)) throw new Error(`${path}: not a checkpoint (top level is not a dict)`);
       const model = ck.get('model');

@@ -1,6 +1,6 @@
 // Loading weights: yolov5 .pt training checkpoints (ema, else model), stripped checkpoints,
 // plain state_dict .pt files, safetensors, and tsyolo checkpoints; transfer by matching keys.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { collectTensors, loadPt, loadSafetensors, noGrad, PyDict, PyObject, stateDictFromModule, tidy, type Tensor } from '@tsyolo/torch';
 import { loadConfig, validateConfig, type ModelConfig } from './config.js';
 import { DetectionModel } from './model.js';
@@ -37,14 +37,61 @@ function namesFrom(v: unknown, nc: number): string[] {
 
 /** True when the file starts like a zip archive (PyTorch's torch.save format). */
 export function isZipFile(path: string): boolean {
+  return isZip(readHead(path, 4));
+}
+
+function isZip(b: Buffer): boolean {
+  return b.length >= 2 && b[0] === 0x50 && b[1] === 0x4b;
+}
+
+/** The first bytes of a file (fewer when it is shorter). */
+function readHead(path: string, n: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const b = Buffer.alloc(4);
-    readSync(fd, b, 0, 4, 0);
-    return b[0] === 0x50 && b[1] === 0x4b;
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
   } finally {
     closeSync(fd);
   }
+}
+
+/** safetensors: an 8-byte little-endian header length (at most 100 MB) and then the JSON header's '{'. */
+function isSafetensors(b: Buffer): boolean {
+  return b.length >= 9 && b[8] === 0x7b && b.readBigUInt64LE(0) <= 100_000_000n;
+}
+
+/** What a file that is neither a zip nor safetensors looks like, for the error message. */
+export function describeHead(b: Buffer, size: number): string {
+  if (size === 0) return 'it is empty (0 bytes): the download or the save did not complete';
+  const text = b.toString('latin1');
+  if (text.startsWith('version https://git-lfs')) return 'it is a Git LFS pointer, not the file itself: fetch it with `git lfs pull` (or download the weights directly)';
+  if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return 'it is an HTML/XML page: the download probably failed (an error or login page was saved instead)';
+  if (/^\s*[[{]/.test(text)) return `it is JSON text (starts with ${JSON.stringify(text.slice(0, 24))})`;
+  if (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5) return 'it is a legacy (pre-zip) PyTorch pickle: re-save it with torch.save(ckpt, path) in PyTorch 1.6 or newer';
+  if (/^[\x20-\x7e\t\r\n]+$/.test(text)) return `it starts with the text ${JSON.stringify(text.slice(0, 24))}`;
+  return `it starts with the bytes ${[...b.subarray(0, 12)].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`;
+}
+
+/** How to open a weights file: 'zip' (torch.save) or 'safetensors'; anything else is refused, saying what it is. */
+export function weightsKind(path: string): 'zip' | 'safetensors' {
+  let size: number;
+  let head: Buffer;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw new Error(`${path} is a folder: give a weights file (e.g. runs/train/exp/weights/best.safetensors)`);
+    size = st.size;
+    head = readHead(path, 64);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${path}: no such weights file (a .pt, .safetensors or tsyolo checkpoint; trained weights are in runs/train/exp*/weights/)`);
+    if (code) throw Object.assign(new Error(`${path}: cannot read weights: ${(e as Error).message}`), { code, path });
+    throw e;
+  }
+  if (isZip(head)) return 'zip';
+  if (isSafetensors(head)) return 'safetensors';
+  throw new Error(
+    `${path} is not a PyTorch checkpoint (zip) nor a safetensors file: ${describeHead(head, size)}. Give a yolov5 .pt checkpoint, a tsyolo checkpoint (.safetensors) or a safetensors/.pt state dict with --cfg`,
+  );
 }
 
 function freeAll(value: unknown): void {
@@ -81,7 +128,7 @@ function fromYolov5Pt(path: string, opts: LoadModelOptions): LoadedModel {
   const ck = loadPt(path);
   try {
     if (ck instanceof PyDict && !(ck.get('model') instanceof PyObject) && [...ck.values()].every((v) => typeof v === 'object' && v !== null && 'shape' in v)) {
-      if (!opts.cfg) throw new Error(`${path}: a plain state_dict holds no model config; pass cfg (e.g. --cfg yolov5s.yaml)`);
+      if (!opts.cfg) throw new Error(`${path}: a plain state_dict holds no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`);
       const cfg = loadConfig(opts.cfg);
       const sd = new Map([...ck].map(([k, v]) => [String(k), v as Tensor]));
       return { model: build(cfg, floatSd(sd), path, undefined, opts), format: 'state-dict-pt', meta: {} };
@@ -132,7 +179,7 @@ function fromSafetensors(path: string, opts: LoadModelOptions): LoadedModel {
     let cfg: ModelConfig;
     if (st.metadata.yaml) cfg = validateConfig(JSON.parse(st.metadata.yaml), `${path} (metadata yaml)`);
     else if (opts.cfg) cfg = loadConfig(opts.cfg);
-    else throw new Error(`${path}: this safetensors file carries no model config; pass cfg (e.g. --cfg yolov5s.yaml)`);
+    else throw new Error(`${path}: this safetensors file carries no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`);
     const names = st.metadata.names ? namesFrom(JSON.parse(st.metadata.names), cfg.nc) : undefined;
     return { model: build(cfg, floatSd(st.tensors), path, names, opts), format: 'safetensors', meta: {} };
   } finally {
@@ -142,12 +189,7 @@ function fromSafetensors(path: string, opts: LoadModelOptions): LoadedModel {
 
 /** Loads a model from any supported weights file, ready for eval() and fuse(). */
 export function loadModelFile(path: string, opts: LoadModelOptions = {}): LoadedModel {
-  let zip: boolean;
-  try {
-    zip = isZipFile(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read weights: ${(e as Error).message}`);
-  }
+  const zip = weightsKind(path) === 'zip';
   // every temporary (loaded tensors, fp32 copies) is freed here; the model's own tensors are kept
   return tidy(() => (zip ? fromYolov5Pt(path, opts) : fromSafetensors(path, opts)));
 }
