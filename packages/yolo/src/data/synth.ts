@@ -114,24 +114,33 @@ export interface SynthImage {
   labels: Float32Array;
 }
 
+/** HSV (each 0..1) to RGB (0..255). */
 function hsv2rgb(h: number, s: number, v: number): [number, number, number] {
   const i = Math.floor(h * 6) % 6, f = h * 6 - Math.floor(h * 6);
   const p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
   const [r, g, b] = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i];
   return [r * 255, g * 255, b * 255];
 }
+/** A random colour: any hue and saturation, value at least 0.15. */
 function randomColour(rng: Rng): [number, number, number] {
   return hsv2rgb(rng.random(), rng.uniform(0, 1), rng.uniform(0.15, 1));
 }
 
+/** Subsample offsets within a pixel (2×2 supersampling of the shapes). */
 const SUB = [0.25, 0.75];
 
-/** Render one image (size × size) and its labels from rng, using classes 0..classes-1. */
-export function renderSynthImage(rng: Rng, size: number, classes: number): SynthImage {
-  const W = size, H = size, s = size / 320;
-  const img = new Float32Array(W * H * 3);
+/** The image being drawn: float RGB, row-major, W × H × 3, values nominally 0..255. */
+interface Canvas {
+  img: Float32Array;
+  W: number;
+  H: number;
+  /** Size relative to 320 px, the scale of every length in the drawing. */
+  s: number;
+}
 
-  // background: a two-colour gradient plus low-frequency waves (separable: sin(ax+by) = sin ax cos by + cos ax sin by)
+/** Background, step 1: a two-colour linear gradient in a random direction. */
+function paintGradient(cv: Canvas, rng: Rng): void {
+  const { img, W, H } = cv;
   const c1 = randomColour(rng), c2 = randomColour(rng);
   const phi = rng.uniform(0, 2 * Math.PI), cp = Math.cos(phi), sp = Math.sin(phi);
   const span = Math.abs(cp) * W + Math.abs(sp) * H;
@@ -143,6 +152,14 @@ export function renderSynthImage(rng: Rng, size: number, classes: number): Synth
       img[i + 1] = c1[1] + (c2[1] - c1[1]) * t;
       img[i + 2] = c1[2] + (c2[2] - c1[2]) * t;
     }
+}
+
+/**
+ * Background, step 2: one to three low-frequency plane waves with random colour amplitudes, each
+ * evaluated separably as sin(ax + by) = sin ax · cos by + cos ax · sin by.
+ */
+function addWaves(cv: Canvas, rng: Rng): void {
+  const { img, W, H, s } = cv;
   const nw = rng.randint(1, 3);
   for (let k = 0; k < nw; k++) {
     const wl = rng.uniform(20, 200) * s, th = rng.uniform(0, 2 * Math.PI);
@@ -159,7 +176,29 @@ export function renderSynthImage(rng: Rng, size: number, classes: number): Synth
         img[i + 2] += amp[2] * w;
       }
   }
-  // random straight lines, each pixel painted once per line
+}
+
+/** Blends colour col with opacity al into the pixels within radius r of (px, py) not yet painted by line k. */
+function stampDisc(cv: Canvas, stamp: Int32Array, k: number, px: number, py: number, r: number, col: readonly number[], al: number): void {
+  const { img, W, H } = cv;
+  const ri = Math.ceil(r);
+  for (let yy = Math.floor(py - ri); yy <= Math.ceil(py + ri); yy++) {
+    if (yy < 0 || yy >= H) continue;
+    for (let xx = Math.floor(px - ri); xx <= Math.ceil(px + ri); xx++) {
+      if (xx < 0 || xx >= W) continue;
+      const p = yy * W + xx;
+      const ddx = xx + 0.5 - px, ddy = yy + 0.5 - py;
+      if (stamp[p] === k || ddx * ddx + ddy * ddy > r * r) continue;
+      stamp[p] = k;
+      const i = p * 3;
+      for (let c = 0; c < 3; c++) img[i + c] += (col[c] - img[i + c]) * al;
+    }
+  }
+}
+
+/** Background, step 3: up to eight random straight lines, each pixel painted at most once per line. */
+function drawLines(cv: Canvas, rng: Rng): void {
+  const { W, H, s } = cv;
   const stamp = new Int32Array(W * H);
   const nl = rng.randint(0, 8);
   for (let k = 1; k <= nl; k++) {
@@ -167,105 +206,180 @@ export function renderSynthImage(rng: Rng, size: number, classes: number): Synth
     const x1 = rng.uniform(-0.2, 1.2) * W, y1 = rng.uniform(-0.2, 1.2) * H;
     const r = (rng.randint(1, 3) * s) / 2, col = randomColour(rng), al = rng.uniform(0.4, 1);
     const len = Math.hypot(x1 - x0, y1 - y0), steps = Math.ceil(len * 2) + 1;
-    const ri = Math.ceil(r);
     for (let st = 0; st <= steps; st++) {
       const px = x0 + ((x1 - x0) * st) / steps, py = y0 + ((y1 - y0) * st) / steps;
-      for (let yy = Math.floor(py - ri); yy <= Math.ceil(py + ri); yy++) {
-        if (yy < 0 || yy >= H) continue;
-        for (let xx = Math.floor(px - ri); xx <= Math.ceil(px + ri); xx++) {
-          if (xx < 0 || xx >= W) continue;
-          const p = yy * W + xx;
-          const ddx = xx + 0.5 - px, ddy = yy + 0.5 - py;
-          if (stamp[p] === k || ddx * ddx + ddy * ddy > r * r) continue;
-          stamp[p] = k;
-          const i = p * 3;
-          for (let c = 0; c < 3; c++) img[i + c] += (col[c] - img[i + c]) * al;
-        }
+      stampDisc(cv, stamp, k, px, py, r, col, al);
+    }
+  }
+}
+
+/** The objects placed so far and which of them shows at each pixel. */
+interface Scene {
+  /** Per pixel, the topmost object covering at least 2 of its 4 subsamples, or −1. */
+  owner: Int16Array;
+  /** Per object: pixels it covered when placed (inside or outside the image), pixels still visible, class. */
+  full: number[];
+  visible: number[];
+  cls: number[];
+  /** Subsample counts (0..4) over the current candidate's bounding square, row-major bw × bh. */
+  cov: Uint8Array;
+}
+
+/** A proposed object: class, size R, radii ru × rv, rotation (cos, sin), centre, and its pixel bounding square. */
+interface Candidate {
+  c: number;
+  R: number;
+  ru: number;
+  rv: number;
+  ct: number;
+  st: number;
+  ocx: number;
+  ocy: number;
+  bx0: number;
+  by0: number;
+  bw: number;
+  bh: number;
+}
+
+/** Draws a candidate's geometry from rng: log-uniform size up to maxR, mild aspect, any rotation, centre mostly inside. */
+function drawCandidate(cv: Canvas, rng: Rng, classes: number, maxR: number): Candidate {
+  const { W, H, s } = cv;
+  const c = rng.randint(0, classes - 1);
+  const R = Math.exp(rng.uniform(Math.log(10 * s), Math.log(maxR)));
+  const asp = Math.sqrt(rng.uniform(0.8, 1.25));
+  const ru = R * asp, rv = R / asp, th = rng.uniform(0, 2 * Math.PI), ct = Math.cos(th), st = Math.sin(th);
+  const ocx = rng.uniform(0.55 * R, W - 0.55 * R), ocy = rng.uniform(0.55 * R, H - 0.55 * R);
+  const ext = Math.max(ru, rv) + 1;
+  const bx0 = Math.floor(ocx - ext), by0 = Math.floor(ocy - ext), bw = Math.ceil(ocx + ext) - bx0, bh = Math.ceil(ocy + ext) - by0;
+  return { c, R, ru, rv, ct, st, ocx, ocy, bx0, by0, bw, bh };
+}
+
+/** What a candidate would cover: its pixels, those inside the image, what it hides of each earlier object, and the colour sums beneath. */
+interface Footprint {
+  nFull: number;
+  nIn: number;
+  lost: Map<number, number>;
+  sum: [number, number, number];
+}
+
+/** Subsamples (of 4) of pixel (X, Y) inside the candidate's shape (its class's test in local coordinates). */
+function coverage(cand: Candidate, inside: Inside, X: number, Y: number): number {
+  let n = 0;
+  for (const oy of SUB)
+    for (const ox of SUB) {
+      const dx = X + ox - cand.ocx, dy = Y + oy - cand.ocy;
+      if (inside((dx * cand.ct + dy * cand.st) / cand.ru, (-dx * cand.st + dy * cand.ct) / cand.rv)) n++;
+    }
+  return n;
+}
+
+/** Rasterises the candidate into scene.cov and measures its footprint (pixels with ≥ 2 subsamples count). */
+function measure(cv: Canvas, scene: Scene, cand: Candidate): Footprint {
+  const { img, W, H } = cv;
+  const { bx0, by0, bw, bh } = cand;
+  const inside = SHAPES[cand.c].inside;
+  const fp: Footprint = { nFull: 0, nIn: 0, lost: new Map<number, number>(), sum: [0, 0, 0] };
+  for (let yy = 0; yy < bh; yy++)
+    for (let xx = 0; xx < bw; xx++) {
+      const X = bx0 + xx, Y = by0 + yy;
+      const n = coverage(cand, inside, X, Y);
+      scene.cov[yy * bw + xx] = n;
+      if (n < 2) continue;
+      fp.nFull++;
+      if (X < 0 || Y < 0 || X >= W || Y >= H) continue;
+      fp.nIn++;
+      const p = Y * W + X, o = scene.owner[p];
+      if (o >= 0) fp.lost.set(o, (fp.lost.get(o) ?? 0) + 1);
+      fp.sum[0] += img[p * 3];
+      fp.sum[1] += img[p * 3 + 1];
+      fp.sum[2] += img[p * 3 + 2];
+    }
+  return fp;
+}
+
+/** A placement is refused when under 70% of it lies in the image or it would hide over 45% of an earlier object. */
+function acceptable(scene: Scene, fp: Footprint): boolean {
+  if (fp.nFull === 0 || fp.nIn < 0.7 * fp.nFull) return false;
+  let ok = true;
+  for (const [o, l] of fp.lost) if (scene.visible[o] - l < 0.55 * scene.full[o]) ok = false;
+  return ok;
+}
+
+/** The most distant from mean of up to 16 random colours, stopping at the first at distance ≥ 110. */
+function contrastingColour(rng: Rng, mean: readonly number[]): [number, number, number] {
+  let col = randomColour(rng), best = -1;
+  for (let t = 0; t < 16; t++) {
+    const cand = t === 0 ? col : randomColour(rng);
+    const d = Math.hypot(cand[0] - mean[0], cand[1] - mean[1], cand[2] - mean[2]);
+    if (d > best) (best = d), (col = cand);
+    if (d >= 110) break;
+  }
+  return col;
+}
+
+/**
+ * Paints the measured candidate as object id in colour col with a soft linear shading (gradient gx, gy),
+ * antialiased by its subsample coverage; pixels it mostly covers become its own.
+ */
+function paint(cv: Canvas, scene: Scene, cand: Candidate, id: number, col: readonly number[], gx: number, gy: number): void {
+  const { img, W, H } = cv;
+  const { bx0, by0, bw, bh, ocx, ocy, R } = cand;
+  for (let yy = 0; yy < bh; yy++) {
+    const Y = by0 + yy;
+    if (Y < 0 || Y >= H) continue;
+    for (let xx = 0; xx < bw; xx++) {
+      const X = bx0 + xx, n = scene.cov[yy * bw + xx];
+      if (X < 0 || X >= W || n === 0) continue;
+      const p = Y * W + X, i = p * 3, a = n / 4;
+      const f = 1 + (gx * (X + 0.5 - ocx) + gy * (Y + 0.5 - ocy)) / R;
+      for (let ch = 0; ch < 3; ch++) img[i + ch] += (col[ch] * f - img[i + ch]) * a;
+      if (n >= 2) {
+        const o = scene.owner[p];
+        if (o >= 0) scene.visible[o]--;
+        scene.owner[p] = id;
       }
     }
   }
+}
 
-  // objects, later ones on top; a placement is refused when it would hide more than 45% of an earlier
-  // object or when less than 70% of itself would be inside the image
-  const owner = new Int16Array(W * H).fill(-1);
-  const full: number[] = [], visible: number[] = [], cls: number[] = [];
-  const nObj = rng.random() < 0.05 ? 0 : rng.randint(1, 8);
+/** Tries up to 12 candidates for one object and paints the first acceptable one. */
+function placeObject(cv: Canvas, rng: Rng, scene: Scene, classes: number, maxR: number): void {
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const cand = drawCandidate(cv, rng, classes, maxR);
+    const fp = measure(cv, scene, cand);
+    if (!acceptable(scene, fp)) continue;
+    const mean = [fp.sum[0] / fp.nIn, fp.sum[1] / fp.nIn, fp.sum[2] / fp.nIn];
+    const col = contrastingColour(rng, mean);
+    const gx = rng.uniform(-0.25, 0.25), gy = rng.uniform(-0.25, 0.25);
+    paint(cv, scene, cand, scene.full.length, col, gx, gy);
+    scene.full.push(fp.nFull);
+    scene.visible.push(fp.nIn);
+    scene.cls.push(cand.c);
+    return;
+  }
+}
+
+/** Objects, later ones on top: none in about 5% of images, otherwise one to eight attempted. */
+function placeObjects(cv: Canvas, rng: Rng, classes: number): Scene {
+  const { W, H, s } = cv;
   const maxR = 60 * s;
-  const cov = new Uint8Array((2 * Math.ceil(maxR * 1.25) + 4) ** 2);
-  for (let k = 0; k < nObj; k++) {
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const c = rng.randint(0, classes - 1);
-      const R = Math.exp(rng.uniform(Math.log(10 * s), Math.log(maxR)));
-      const asp = Math.sqrt(rng.uniform(0.8, 1.25));
-      const ru = R * asp, rv = R / asp, th = rng.uniform(0, 2 * Math.PI), ct = Math.cos(th), st = Math.sin(th);
-      const ocx = rng.uniform(0.55 * R, W - 0.55 * R), ocy = rng.uniform(0.55 * R, H - 0.55 * R);
-      const ext = Math.max(ru, rv) + 1;
-      const bx0 = Math.floor(ocx - ext), by0 = Math.floor(ocy - ext), bw = Math.ceil(ocx + ext) - bx0, bh = Math.ceil(ocy + ext) - by0;
-      const inside = SHAPES[c].inside;
-      let nFull = 0, nIn = 0;
-      const lost = new Map<number, number>();
-      let sum0 = 0, sum1 = 0, sum2 = 0;
-      for (let yy = 0; yy < bh; yy++)
-        for (let xx = 0; xx < bw; xx++) {
-          let n = 0;
-          for (const oy of SUB)
-            for (const ox of SUB) {
-              const dx = bx0 + xx + ox - ocx, dy = by0 + yy + oy - ocy;
-              if (inside((dx * ct + dy * st) / ru, (-dx * st + dy * ct) / rv)) n++;
-            }
-          cov[yy * bw + xx] = n;
-          if (n < 2) continue;
-          nFull++;
-          const X = bx0 + xx, Y = by0 + yy;
-          if (X < 0 || Y < 0 || X >= W || Y >= H) continue;
-          nIn++;
-          const p = Y * W + X, o = owner[p];
-          if (o >= 0) lost.set(o, (lost.get(o) ?? 0) + 1);
-          sum0 += img[p * 3];
-          sum1 += img[p * 3 + 1];
-          sum2 += img[p * 3 + 2];
-        }
-      if (nFull === 0 || nIn < 0.7 * nFull) continue;
-      let ok = true;
-      for (const [o, l] of lost) if (visible[o] - l < 0.55 * full[o]) ok = false;
-      if (!ok) continue;
-      // a colour that stands out from what lies beneath
-      const mean = [sum0 / nIn, sum1 / nIn, sum2 / nIn];
-      let col = randomColour(rng), best = -1;
-      for (let t = 0; t < 16; t++) {
-        const cand = t === 0 ? col : randomColour(rng);
-        const d = Math.hypot(cand[0] - mean[0], cand[1] - mean[1], cand[2] - mean[2]);
-        if (d > best) (best = d), (col = cand);
-        if (d >= 110) break;
-      }
-      // soft directional shading across the shape
-      const gx = rng.uniform(-0.25, 0.25), gy = rng.uniform(-0.25, 0.25);
-      const id = full.length;
-      for (let yy = 0; yy < bh; yy++) {
-        const Y = by0 + yy;
-        if (Y < 0 || Y >= H) continue;
-        for (let xx = 0; xx < bw; xx++) {
-          const X = bx0 + xx, n = cov[yy * bw + xx];
-          if (X < 0 || X >= W || n === 0) continue;
-          const p = Y * W + X, i = p * 3, a = n / 4;
-          const f = 1 + (gx * (X + 0.5 - ocx) + gy * (Y + 0.5 - ocy)) / R;
-          for (let ch = 0; ch < 3; ch++) img[i + ch] += (col[ch] * f - img[i + ch]) * a;
-          if (n >= 2) {
-            const o = owner[p];
-            if (o >= 0) visible[o]--;
-            owner[p] = id;
-          }
-        }
-      }
-      full.push(nFull);
-      visible.push(nIn);
-      cls.push(c);
-      break;
-    }
-  }
+  const scene: Scene = {
+    owner: new Int16Array(W * H).fill(-1),
+    full: [],
+    visible: [],
+    cls: [],
+    cov: new Uint8Array((2 * Math.ceil(maxR * 1.25) + 4) ** 2),
+  };
+  const nObj = rng.random() < 0.05 ? 0 : rng.randint(1, 8);
+  for (let k = 0; k < nObj; k++) placeObject(cv, rng, scene, classes, maxR);
+  return scene;
+}
 
-  // tight boxes of visible pixels
-  const n = full.length;
+/** Label rows [cls, x, y, w, h] (normalised): the tight box of each object's visible pixels; hidden objects get none. */
+function visibleBoxes(cv: Canvas, scene: Scene): number[] {
+  const { W, H } = cv;
+  const { owner, cls } = scene;
+  const n = scene.full.length;
   const bx1 = new Int32Array(n).fill(W), by1 = new Int32Array(n).fill(H), bx2 = new Int32Array(n).fill(-1), by2 = new Int32Array(n).fill(-1);
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
@@ -282,13 +396,19 @@ export function renderSynthImage(rng: Rng, size: number, classes: number): Synth
     const x1 = bx1[o], x2 = bx2[o] + 1, y1 = by1[o], y2 = by2[o] + 1;
     rows.push(cls[o], (x1 + x2) / 2 / W, (y1 + y2) / 2 / H, (x2 - x1) / W, (y2 - y1) / H);
   }
+  return rows;
+}
 
-  // sensor noise (triangular, std ≈ sigma) from a fast inline generator seeded by rng, then quantise
+/**
+ * Sensor noise and quantisation: per pixel one triangular noise value (std ≈ sigma, shared by the
+ * three channels) from a mulberry32 generator seeded by rng, added, clamped and rounded half up to bytes.
+ */
+function addNoiseAndQuantise(cv: Canvas, rng: Rng): Uint8Array {
+  const { img, W, H } = cv;
   const sigma = rng.uniform(1, 8), scale = (sigma * 2.45) / 65536;
   let ns = rng.randint(0, 0xffffffff) >>> 0;
   const data = new Uint8Array(W * H * 3);
   for (let p = 0, i = 0; p < W * H; p++, i += 3) {
-    // mulberry32
     ns = (ns + 0x6d2b79f5) | 0;
     let z = Math.imul(ns ^ (ns >>> 15), 1 | ns);
     z = (z + Math.imul(z ^ (z >>> 7), 61 | z)) ^ z;
@@ -299,7 +419,19 @@ export function renderSynthImage(rng: Rng, size: number, classes: number): Synth
       data[i + ch] = v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5; // stores truncate: round half up
     }
   }
-  return { image: { data, width: W, height: H }, labels: new Float32Array(rows) };
+  return data;
+}
+
+/** Render one image (size × size) and its labels from rng, using classes 0..classes-1. */
+export function renderSynthImage(rng: Rng, size: number, classes: number): SynthImage {
+  const cv: Canvas = { img: new Float32Array(size * size * 3), W: size, H: size, s: size / 320 };
+  paintGradient(cv, rng);
+  addWaves(cv, rng);
+  drawLines(cv, rng);
+  const scene = placeObjects(cv, rng, classes);
+  const rows = visibleBoxes(cv, scene);
+  const data = addNoiseAndQuantise(cv, rng);
+  return { image: { data, width: size, height: size }, labels: new Float32Array(rows) };
 }
 
 /** YOLO label text: one 'cls x y w h' line per row, 6 decimals. */
