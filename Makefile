@@ -10,7 +10,7 @@ TESTS = $(wildcard packages/*/dist/test/*.test.js)
 # file, when it does not (fixtures/README.md).
 export TSYOLO_FULL_FIXTURES ?= $(abspath $(wildcard ../shared/fixtures/yolov5n))
 
-.PHONY: all deps test-deps build addon ts fixtures test demo bench clean
+.PHONY: all deps test-deps build addon ts fixtures deps-check lint format test demo bench clean
 
 all: build
 
@@ -37,7 +37,18 @@ build: deps $(ADDON) ts
 fixtures: build
 	node fixtures/materialise.js
 
-test: build test-deps fixtures
+# folder layers and import cycles (.dependency-cruiser.cjs, ARCHITECTURE.md)
+deps-check: node_modules/.package-lock.json
+	npx depcruise packages/torch/src packages/yolo/src --config .dependency-cruiser.cjs
+
+# formatting and lint rules (biome.json), plus the dependency check
+lint: deps-check
+	npx biome check
+
+format: node_modules/.package-lock.json
+	npx biome format --write
+
+test: build test-deps fixtures deps-check
 	node --test --test-concurrency=1 $(TESTS)
 
 demo: build

@@ -14,7 +14,7 @@ import { loadNpy } from '@tsyolo/torch';
 import type { Labels, PixelBoxes, RawImage, Rng } from '../src/data/types.js';
 import { RngBase, sampleRng } from '../src/data/rng.js';
 import { loadHyp, requiredHypKeys, resolveHypPath } from '../src/data/hyp.js';
-import { letterbox, resizeImage, resizeLongSide, roundHalfEven, padImage } from '../src/data/augment/resize.js';
+import { letterbox, resizeImage, resizeLongSide, roundHalfEven, padImage } from '../src/portable/resize.js';
 import { augmentHsv, applyHsvGains, hsvLuts, hsvToRgb, rgbToHsv } from '../src/data/augment/hsv.js';
 import { fliplr, flipud, randomFlip } from '../src/data/augment/flip.js';
 import { boxCandidates } from '../src/data/augment/candidates.js';

@@ -23,39 +23,11 @@ import { scaleBoxes, xyxy2xywh } from '../boxes/convert.js';
 import { cocoEval, type CocoDetection } from '../metrics/coco.js';
 import { Ensemble } from '../detect/ensemble.js';
 import { emitJson } from './output.js';
+import { formatG, pyRound } from '../util/python.js';
+
+export { formatG, pyRound };
 import { requireCpu } from '../distributed/devices.js';
 import { imgSize, nonNegativeInt, positiveInt, unitFloat } from './parse.js';
-
-/** Python's '%g' (6 significant digits, exponent form below 1e-4 or from 1e6). */
-export function formatG(x: number): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const exp = Number(x.toExponential(5).split('e')[1]);
-  if (exp < -4 || exp >= 6) {
-    const [m, e] = x.toExponential(5).split('e');
-    const mant = m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m;
-    const en = Number(e);
-    return `${mant}e${en < 0 ? '-' : '+'}${String(Math.abs(en)).padStart(2, '0')}`;
-  }
-  const s = x.toFixed(Math.max(0, 5 - exp));
-  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
-}
-
-/** Python's round(x, nd): the exact binary value rounded to nd decimals, exact ties to even. */
-export function pyRound(x: number, nd: number): number {
-  if (!Number.isFinite(x) || Math.abs(x) >= 1e21) return x;
-  const exact = x.toFixed(100); // toFixed works on the exact value of x
-  const dot = exact.indexOf('.');
-  const rest = exact.slice(dot + 1 + nd);
-  if (/^50*$/.test(rest)) {
-    // an exact tie: keep the truncated value when its last digit is even, else step away from zero
-    const trunc = exact.slice(0, dot + 1 + nd);
-    const last = Number(trunc[trunc.length - 1] === '.' ? trunc[trunc.length - 2] : trunc[trunc.length - 1]);
-    const t = Number(trunc);
-    return last % 2 === 0 ? t : Number((t + Math.sign(x) * 10 ** -nd).toFixed(nd));
-  }
-  return Number(x.toFixed(nd));
-}
 
 /** yolov5 COCO image ids: int(stem) when the stem is numeric, else the stem. */
 export function cocoImageId(path: string): number | string {

@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import type { Hyp, Labels, RawImage } from './types.js';
 import { sampleRng } from './rng.js';
-import { letterbox, resizeImage } from './augment/resize.js';
+import { letterbox, resizeImage } from '../portable/resize.js';
 import { loadMosaic, type MosaicSource } from './augment/mosaic.js';
 import { randomPerspective } from './augment/perspective.js';
 import { mixup } from './augment/mixup.js';

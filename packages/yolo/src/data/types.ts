@@ -1,12 +1,7 @@
 // Shared shapes of the data pipeline. Images travel as packed uint8 HWC RGB buffers
 // (what sharp decodes to); labels as rows [class, x, y, w, h] with normalised centre/size.
 
-/** A decoded image: height × width × 3 bytes, RGB, row-major. */
-export interface RawImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RawImage } from '../portable/types.js';
 
 /** Labels of one image: n rows of [class, x_center, y_center, width, height], normalised to 0..1. */
 export interface Labels {

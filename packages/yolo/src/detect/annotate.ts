@@ -4,14 +4,10 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '@tsyolo/torch';
 import { extname } from 'node:path';
 import type { Detection } from './detector.js';
+import { classColor } from '../util/colors.js';
 import type { RawImage } from '../data/types.js';
 
-// yolov5's colour palette (by class index)
-const PALETTE = ['FF3838', 'FF9D97', 'FF701F', 'FFB21D', 'CFD231', '48F90A', '92CC17', '3DDB86', '1A9334', '00D4BB', '2C99A8', '00C2FF', '344593', '6473FF', '0018EC', '8438FF', '520085', 'CB38FF', 'FF95C8', 'FF37C7'];
-
-export function classColor(cls: number): string {
-  return `#${PALETTE[cls % PALETTE.length]}`;
-}
+export { classColor };
 
 function escape(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);

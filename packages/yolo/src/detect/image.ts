@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import { fromTypedArray, tidy, type Tensor } from '@tsyolo/torch';
 import type { RawImage } from '../data/types.js';
-import { letterbox } from '../data/augment/resize.js';
+import { letterbox } from '../portable/resize.js';
 
 export async function readImage(source: string | Buffer): Promise<RawImage> {
   try {

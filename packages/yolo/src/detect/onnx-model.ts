@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { fromTypedArray, tidy, type Tensor } from '@tsyolo/torch';
 import { loadOnnxRuntime } from './onnx-runtime.js';
-import { onnxInfo, type OnnxInfo } from './onnx-info.js';
+import { onnxInfo, type OnnxInfo } from '../onnx/info.js';
 
 export interface OnnxModelOptions {
   /** ONNX Runtime intra-op threads; default onnxThreads() */

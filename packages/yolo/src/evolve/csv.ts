@@ -1,6 +1,6 @@
 // evolve.csv: yolov5's layout — a header of the 7 result columns and the hyp keys, then one row per
 // generation; every cell right-aligned in 20 characters ('%20s' / '%20.5g'), cells joined by commas.
-import { g5 } from '../engine/results.js';
+import { g5 } from '../util/python.js';
 import { mutationLimit, RESULT_COLUMNS } from './meta.js';
 
 /** The parsed file: `header` = RESULT_COLUMNS then `hypKeys`; each row has header.length values. */

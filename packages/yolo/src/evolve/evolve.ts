@@ -18,12 +18,12 @@ import { incrementPath } from '../engine/paths.js';
 import { fitness } from '../metrics/ap.js';
 import { readResults } from '../engine/results.js';
 import { train, trainDefaults, type TrainOptions, type TrainResult } from '../engine/trainer.js';
-import { plotEvolve } from '../plots/evolve.js';
 import { rowHyp } from './csv.js';
 import type { LockOptions } from './lock.js';
 import { MUTATION_KEYS } from './meta.js';
 import { mutate } from './mutate.js';
 import { bestOf, type EvolveBest } from './report.js';
+import { plotEvolve } from './plot.js';
 import { selectParent, type ParentSelection } from './select.js';
 import { addGeneration, EVOLVE_CSV, EVOLVED_YAML, readPopulation } from './store.js';
 

@@ -1,7 +1,7 @@
 // The best generation of a population and hyp_evolved.yaml (yolov5's hyp_evolve.yaml): the best
 // row's hyperparameters as a YAML mapping under a comment header.
 import { stringify } from 'yaml';
-import { g5 } from '../engine/results.js';
+import { g5 } from '../util/python.js';
 import { RESULT_COLUMNS } from './meta.js';
 import { rowHyp, type Population } from './csv.js';
 import { bestRowIndex, rowFitness } from './select.js';

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { writeFileAtomic } from '@tsyolo/torch';
-import { g5 } from '../engine/results.js';
+import { g5 } from '../util/python.js';
 import { emptyPopulation, formatPopulation, makeRow, parseNumber, parsePopulation, type Population } from './csv.js';
 import { withFileLock, type LockOptions } from './lock.js';
 import { bestOf, evolvedYaml } from './report.js';

@@ -2,7 +2,7 @@
 // (every input is a graph input, an initializer or the output of an earlier node), every op exists in
 // the declared opset with an input count its version accepts, initializer data fits the dims, graph
 // outputs are produced, the IR version can hold the opset. Not a full onnx.checker (no type inference).
-import { DataType, dataTypeNames, decodeModel, type ModelMsg, type TensorMsg, type ValueInfoMsg } from './onnx-proto.js';
+import { DataType, dataTypeNames, decodeModel, type ModelMsg, type TensorMsg, type ValueInfoMsg } from '../onnx/proto.js';
 
 export const MIN_OPSET = 12;
 export const MAX_OPSET = 17;

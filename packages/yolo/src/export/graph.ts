@@ -1,7 +1,7 @@
 // A small ONNX graph builder: nodes in the order they are added (so the graph is topologically sorted
 // by construction), unique node and value names, initializers (float32 or float16), cached constants.
 import { fromTypedArray, noGrad, tidy, type Tensor } from '@tsyolo/torch';
-import { AttrType, DataType, type AttributeMsg, type NodeMsg, type TensorMsg } from './onnx-proto.js';
+import { AttrType, DataType, type AttributeMsg, type NodeMsg, type TensorMsg } from '../onnx/proto.js';
 
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
 

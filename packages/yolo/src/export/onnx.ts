@@ -10,7 +10,7 @@ import { Bottleneck, BottleneckCSP, C3 } from '../models/layers/csp.js';
 import { Concat, Focus, SPP, SPPF, ZeroPad2d } from '../models/layers/pooling.js';
 import { Detect } from '../models/layers/detect.js';
 import { GraphBuilder, INT64_MAX, type AttrValue } from './graph.js';
-import { encodeModel, type DimMsg, type ModelMsg } from './onnx-proto.js';
+import { encodeModel, type DimMsg, type ModelMsg } from '../onnx/proto.js';
 import { checkOnnx, irVersionFor, MIN_OPSET, MAX_OPSET, type OnnxCheckReport } from './check.js';
 
 export interface OnnxExportOptions {

@@ -6,9 +6,9 @@ import { cat, fromTypedArray, getRngState, inferenceMode, manualSeed, rand, setR
 import { DetectionModel as Model } from '../models/model.js';
 import { nonMaxSuppression } from '../boxes/nms.js';
 import { prepare, readImage } from '../detect/image.js';
-import { decodeModel } from './onnx-proto.js';
+import { decodeModel } from '../onnx/proto.js';
 import { loadOnnxRuntime } from '../detect/onnx-runtime.js';
-import { sampleImages } from '../assets.js';
+import { sampleImages } from '../util/assets.js';
 import { matchDetections, type DetectionMatch } from './match-detections.js';
 
 export interface VerifyOptions {

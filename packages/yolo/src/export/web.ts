@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '@tsyolo/torch';
-import { onnxInfo } from '../detect/onnx-info.js';
+import { onnxInfo } from '../onnx/info.js';
 
 /** The page script's source (packages/yolo/web/page.ts, next to src/ and dist/). */
 export function pageSource(): string {

@@ -2,6 +2,7 @@
 // linspace, sum/mean in numpy's pairwise order, round-half-to-even, interp, trapz, plus yolov5's
 // smooth() box filter and a first-maximum argmax. The metrics code builds on these so that its
 // numbers agree exactly with yolov5's and pycocotools' numpy code.
+import { roundHalfEven } from '../util/python.js';
 
 /** numpy.linspace(start, stop, num) in float64: start + i·step with step = (stop − start)/(num − 1), last = stop. */
 export function npLinspace(start: number, stop: number, num: number): Float64Array {
@@ -64,12 +65,8 @@ export function npMean(a: ArrayLike<number>, off = 0, n = a.length - off): numbe
   return npSum(a, off, n) / n;
 }
 
-/** np.round / np.rint: round half to even. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // half up
-  if (Math.abs(x % 1) === 0.5 && r % 2 !== 0) return r - 1;
-  return r;
-}
+/** np.round / np.rint: round half to even (the same rule as Python's round()). */
+export { roundHalfEven };
 
 /** Largest j with xp[j] <= x (xp non-decreasing, xp[0] <= x), by binary search. */
 function lastLE(xp: ArrayLike<number>, x: number): number {

@@ -3,7 +3,7 @@
 // the k = round(amount · n) weights of smallest magnitude are set to zero (round half to even, as
 // Python's round; the k smallest as torch.topk(|w|, k, largest=False) picks them, ties included).
 import { nn, noGrad, tidy } from '@tsyolo/torch';
-import { roundHalfEven } from '../data/augment/resize.js';
+import { roundHalfEven } from '../util/python.js';
 
 export interface PruneLayer {
   /** module name, e.g. "model.0.conv" */

@@ -2,7 +2,7 @@
 // batch in a square grid with their boxes in class colours and the file names on top.
 import sharp from 'sharp';
 import { basename } from 'node:path';
-import { classColor } from '../detect/annotate.js';
+import { classColor } from '../util/colors.js';
 import { FONT, esc, num, saveImage, textWidth } from './svg.js';
 
 /** The boxes of one image, in pixels of the batch's h × w images. */

@@ -1,5 +1,5 @@
 // Validation curves and the confusion matrix: PR_curve.png, F1/P/R_curve.png, confusion_matrix.png.
-import { smooth } from '../metrics/ap.js';
+import { smooth } from '../metrics/numpy.js';
 import { CYCLE, axes, lineChart, num, saveSvg, svgDoc, text, type AxesOptions, type Series, type Tick } from './svg.js';
 
 /** With this many classes or more, per-class curves are grey and unlabelled. */

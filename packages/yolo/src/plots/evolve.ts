@@ -1,10 +1,6 @@
 // evolve.png (yolov5's plot_evolve): one small scatter per evolved hyperparameter — its value in
 // every generation against that generation's fitness, coloured by fitness (viridis), the best
 // generation marked with a black cross and its value in the title.
-import { dirname, join } from 'node:path';
-import { readPopulation } from '../evolve/store.js';
-import { RESULT_COLUMNS } from '../evolve/meta.js';
-import { bestRowIndex, rowFitness } from '../evolve/select.js';
 import { axes, extent, num, saveSvg, svgDoc } from './svg.js';
 
 const VIRIDIS = ['#440154', '#414487', '#2a788e', '#22a884', '#7ad151', '#fde725'];
@@ -19,23 +15,31 @@ export function viridis(t: number): string {
   return `#${ch.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** Draws evolve.png from an evolve.csv (default: next to it). */
-export async function plotEvolve(csvPath: string, outPng = join(dirname(csvPath), 'evolve.png')): Promise<void> {
-  const p = readPopulation(csvPath);
-  if (!p || !p.rows.length) throw new Error(`${csvPath}: no generations to plot`);
-  const f = p.rows.map(rowFitness).map((v) => (Number.isFinite(v) ? v : 0));
+/** What evolve.png shows: per evolved hyperparameter its value in every generation, each generation's fitness. */
+export interface EvolutionPlotData {
+  hypKeys: readonly string[];
+  /** values[j][i]: hyperparameter j in generation i */
+  values: readonly (readonly number[])[];
+  fitness: readonly number[];
+  /** the best generation's index */
+  best: number;
+}
+
+/** Draws evolve.png from the generations' values and fitness. */
+export async function plotEvolution(data: EvolutionPlotData, outPng: string): Promise<void> {
+  const f = data.fitness.map((v) => (Number.isFinite(v) ? v : 0));
+  const best = data.best;
   const [flo, fhi] = [Math.min(...f), Math.max(...f)];
   const tOf = (v: number): number => (fhi > flo ? (v - flo) / (fhi - flo) : 1);
-  const best = bestRowIndex(p.rows);
   // fitter points drawn last (on top)
   const order = f.map((_, i) => i).sort((a, b) => f[a] - f[b] || a - b);
   const cols = 5;
   const cw = 220;
   const ch = 180;
-  const nrow = Math.ceil(p.hypKeys.length / cols);
+  const nrow = Math.ceil(data.hypKeys.length / cols);
   const y = extent(f);
-  const body = p.hypKeys.map((k, j) => {
-    const v = p.rows.map((r) => r[RESULT_COLUMNS.length + j]);
+  const body = data.hypKeys.map((k, j) => {
+    const v = data.values[j];
     const cell = { x: (j % cols) * cw + 4, y: Math.floor(j / cols) * ch + 4, w: cw - 8, h: ch - 8 };
     const ax = axes(cell, { x: extent(v), y, title: `${k} = ${Number(v[best].toPrecision(3))}`, ylabel: j % cols === 0 ? 'fitness' : undefined, fontSize: 11, tickCount: 3, yticks: j % cols === 0 ? undefined : false });
     const pts = order.map((i) => `<circle cx="${num(ax.sx(v[i]))}" cy="${num(ax.sy(f[i]))}" r="3" fill="${viridis(tOf(f[i]))}" fill-opacity="0.85"/>`);

@@ -1,6 +1,6 @@
 // labels.jpg: the dataset's label statistics. Instances per class, the boxes drawn about a common
 // centre, box centres (x vs y) and box sizes (width vs height).
-import { classColor } from '../detect/annotate.js';
+import { classColor } from '../util/colors.js';
 import { axes, dots, num, saveSvg, svgDoc, text, type Box, type Tick } from './svg.js';
 
 /** Scatter plots draw at most this many points (an even stride through the labels). */

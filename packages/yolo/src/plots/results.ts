@@ -1,7 +1,7 @@
 // results.png: the training curves of results.csv, a 2 × 5 grid of losses and metrics against epoch,
 // each with its Gaussian-smoothed trend.
 import { dirname, join } from 'node:path';
-import { readResults } from '../engine/results.js';
+import { readCsvTable } from '../util/csv-table.js';
 import { CYCLE, lineChart, saveSvg, svgDoc } from './svg.js';
 
 /** The charts in grid order (row-major, 5 per row). */
@@ -43,7 +43,7 @@ export function gaussianSmooth(y: ArrayLike<number>, sigma = 3): Float64Array {
 
 /** Draws results.png from a results.csv (default: next to it). */
 export async function plotResults(csvPath: string, outPng = join(dirname(csvPath), 'results.png')): Promise<void> {
-  const { header, rows } = readResults(csvPath);
+  const { header, rows } = readCsvTable(csvPath);
   const col = (name: string): number[] => {
     const j = header.indexOf(name);
     return j < 0 ? [] : rows.map((r) => r[j]);

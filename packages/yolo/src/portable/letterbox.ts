@@ -1,8 +1,8 @@
 // The model input from decoded pixels: RGBA → RGB, yolov5's letterbox (the same cv2-exact resize the
-// native path uses, src/data/augment/resize.ts, which is plain TypeScript), HWC uint8 → CHW float32 / 255.
+// native path uses, ./resize.ts, which is plain TypeScript), HWC uint8 → CHW float32 / 255.
 // Given the same decoded pixels the input is bit-identical to prepare() in src/detect/image.ts.
-import type { RawImage } from '../data/types.js';
-import { letterbox } from '../data/augment/resize.js';
+import type { RawImage } from './types.js';
+import { letterbox } from '../portable/resize.js';
 import type { LetterboxedInput, Pixels } from './types.js';
 
 /** Packed RGB bytes (RawImage) from RGB or RGBA pixels; alpha is dropped (not blended). */

@@ -4,6 +4,7 @@
 // computed in float32 on the offset boxes, suppression when IoU > threshold). Only the order of boxes
 // with exactly equal confidence may differ (a stable sort here; torch's sort order for ties is unspecified).
 import type { DetectionRows, NmsOptions } from './types.js';
+import { greedyNmsSorted } from './greedy-nms.js';
 
 /** Class offset added to boxes for class-aware NMS (pixels; larger than any image side). */
 export const MAX_WH = 7680;
@@ -14,20 +15,30 @@ const f32 = Math.fround;
 
 /**
  * Greedy NMS over xyxy boxes (n × 4, row-major) with scores (n): indices of the kept boxes in decreasing
- * score order. A box is suppressed when its IoU with an already kept box is strictly greater than
- * iouThres, IoU = inter / (area_i + area_j − inter) in float32 (torchvision's CPU kernel). With groups,
- * only boxes of the same group are compared: the caller guarantees that boxes of different groups
- * cannot overlap (then the result is the same as comparing every pair).
+ * score order (ties in index order). A box is suppressed when its IoU with an already kept box is
+ * strictly greater than iouThres, IoU = inter / (area_i + area_j − inter) in float32 (torchvision's CPU
+ * kernel). With groups, only boxes of the same group are compared.
  */
 export function greedyNms(boxes: Float32Array, scores: Float32Array, iouThres: number, groups?: Int32Array): Int32Array {
   const n = scores.length;
   if (boxes.length !== 4 * n) throw new Error(`greedyNms: ${boxes.length / 4} boxes for ${n} scores`);
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-  const area = new Float32Array(n);
-  for (let i = 0; i < n; i++) area[i] = f32(f32(boxes[4 * i + 2] - boxes[4 * i]) * f32(boxes[4 * i + 3] - boxes[4 * i + 1]));
-  const suppressed = new Uint8Array(n);
   const kept = new Uint8Array(n);
-  // visiting lists: one per group (in score order), or all boxes
+  for (const members of groupsInOrder(order, groups)) {
+    const m = members.length;
+    const coords = new Float32Array(4 * m);
+    members.forEach((i, k) => {
+      for (let c = 0; c < 4; c++) coords[c * m + k] = boxes[4 * i + c];
+    });
+    const local = Int32Array.from({ length: m }, (_, k) => k);
+    const byX1 = Int32Array.from(local).sort((a, b) => coords[a] - coords[b] || a - b);
+    for (const k of greedyNmsSorted(coords, local, byX1, m, iouThres, true)) kept[members[k]] = 1;
+  }
+  return Int32Array.from(Array.from(order).filter((i) => kept[i]));
+}
+
+/** The boxes of each group (all boxes without groups), each list in visiting order. */
+function groupsInOrder(order: Int32Array, groups?: Int32Array): number[][] {
   const lists = new Map<number, number[]>();
   for (const i of order) {
     const g = groups ? groups[i] : 0;
@@ -35,34 +46,7 @@ export function greedyNms(boxes: Float32Array, scores: Float32Array, iouThres: n
     if (!l) lists.set(g, (l = []));
     l.push(i);
   }
-  for (const l of lists.values()) {
-    for (let a = 0; a < l.length; a++) {
-      const i = l[a];
-      if (suppressed[i]) continue;
-      kept[i] = 1;
-      const ix1 = boxes[4 * i];
-      const iy1 = boxes[4 * i + 1];
-      const ix2 = boxes[4 * i + 2];
-      const iy2 = boxes[4 * i + 3];
-      const ia = area[i];
-      for (let b = a + 1; b < l.length; b++) {
-        const j = l[b];
-        if (suppressed[j]) continue;
-        const xx1 = ix1 > boxes[4 * j] ? ix1 : boxes[4 * j];
-        const yy1 = iy1 > boxes[4 * j + 1] ? iy1 : boxes[4 * j + 1];
-        const xx2 = ix2 < boxes[4 * j + 2] ? ix2 : boxes[4 * j + 2];
-        const yy2 = iy2 < boxes[4 * j + 3] ? iy2 : boxes[4 * j + 3];
-        const w = f32(xx2 - xx1);
-        const h = f32(yy2 - yy1);
-        const inter = f32((w > 0 ? w : 0) * (h > 0 ? h : 0));
-        const iou = f32(inter / f32(f32(ia + area[j]) - inter));
-        if (iou > iouThres) suppressed[j] = 1;
-      }
-    }
-  }
-  const keep: number[] = [];
-  for (const i of order) if (kept[i]) keep.push(i);
-  return Int32Array.from(keep);
+  return [...lists.values()];
 }
 
 /**

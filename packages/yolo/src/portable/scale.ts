@@ -2,13 +2,10 @@
 // with the float32 arithmetic of the libtorch path: the gain and pad are computed in double, rounded
 // to float32, subtracted / divided in float32, clipped to the image, rounded half to even (torch.round).
 import type { Box, Detection, DetectionRows } from './types.js';
+import { roundHalfEven } from '../util/python.js';
 
 const f32 = Math.fround;
 
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Maps rows [x1, y1, x2, y2, ...] (n × stride values) from an input of shape from [h, w] to an image of

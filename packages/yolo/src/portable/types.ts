@@ -1,6 +1,13 @@
 // Shapes shared by the pre/post-processing that runs without libtorch and without Node (the ONNX
 // Runtime backend in Node and the browser page use the same code).
 
+/** A decoded image: height × width × 3 bytes, RGB, row-major (what sharp decodes to). */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
 /** Decoded pixels, row-major: RGB (3 bytes per pixel) or RGBA (4, as a canvas's ImageData). */
 export interface Pixels {
   data: Uint8Array | Uint8ClampedArray;

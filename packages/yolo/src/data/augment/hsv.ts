@@ -22,7 +22,7 @@
 // Every float32 operation is rounded with Math.fround; both conversions were checked bit-exact against
 // cv2 4.6.0 (python3-opencv, Debian 12) over every RGB colour and every (H < 180, S, V).
 import type { RawImage, Rng } from '../types.js';
-import { roundHalfEven } from './resize.js';
+import { roundHalfEven } from '../../util/python.js';
 
 const f = Math.fround;
 

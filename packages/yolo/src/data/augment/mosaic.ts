@@ -16,7 +16,7 @@
 import type { Labels, PixelBoxes, RawImage, Rng } from '../types.js';
 import { concatRows, xywhn2xyxyRows } from './labels.js';
 import { applyPerspective, drawPerspectiveParams, perspectiveMatrix, type PerspectiveOptions, type PerspectiveParams } from './perspective.js';
-import { fullImage } from './resize.js';
+import { fullImage } from '../../portable/resize.js';
 
 export interface MosaicSource {
   /** the image, resized so that its long side is `size` */

@@ -32,7 +32,7 @@
 // (box1 = original × s, box2 = new).
 import type { PixelBoxes, RawImage, Rng } from '../types.js';
 import { boxCandidates, type CandidateOptions } from './candidates.js';
-import { roundHalfEven } from './resize.js';
+import { roundHalfEven } from '../../util/python.js';
 
 export interface PerspectiveOptions {
   /** rotation range ± degrees; yolov5 function default 10 (hyps: 0) */

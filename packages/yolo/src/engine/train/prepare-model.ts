@@ -3,7 +3,7 @@
 // loss gains scaled to the model.
 import { join } from 'node:path';
 import { nn, noGrad, tidy } from '@tsyolo/torch';
-import { checkAnchors } from '../../data/autoanchor.js';
+import { checkAnchors } from '../autoanchor.js';
 import { ComputeLoss } from '../../loss/compute-loss.js';
 import type { DetectionModel } from '../../models/model.js';
 import { plotLabels } from '../../plots/index.js';

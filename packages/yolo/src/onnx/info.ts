@@ -1,6 +1,6 @@
 // What a detector's ONNX file says about itself: the image input and detections output (names, shapes,
 // float32 or float16) and yolov5's `stride` / `names` metadata. Read with the exporter's protobuf schema.
-import { decodeModel, DataType, type ModelMsg, type ValueInfoMsg } from '../export/onnx-proto.js';
+import { decodeModel, DataType, type ModelMsg, type ValueInfoMsg } from './proto.js';
 import { parseNames, parseStride } from '../portable/metadata.js';
 
 export interface OnnxIo {

@@ -19,15 +19,12 @@
 // float32 area-weight tables (computeResizeAreaTab) accumulated in float32 and rounded half to even.
 // All three were checked bit-exact against cv2.resize of OpenCV 4.6.0 (the build yolov5's reference
 // fixtures came from) on synthetic and real images, up- and downscaling (see test/augment.test.ts).
-import type { RawImage } from '../types.js';
+import type { RawImage } from './types.js';
+import { roundHalfEven } from '../util/python.js';
 
 const f32 = Math.fround;
 
-/** Python's round() / C's rint(): round half to even. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+export { roundHalfEven };
 
 function sat8(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;

@@ -33,8 +33,8 @@
 import { noGrad, tensor, tidy } from '@tsyolo/torch';
 import type { DetectionModel } from '../models/model.js';
 import { checkAnchorOrder } from '../models/model.js';
-import { Xoshiro128 } from './rng.js';
-import type { Rng } from './types.js';
+import { Xoshiro128 } from '../data/rng.js';
+import type { Rng } from '../data/types.js';
 
 const PREFIX = 'AutoAnchor: ';
 const f32 = Math.fround;
