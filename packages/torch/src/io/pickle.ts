@@ -212,203 +212,331 @@ class Unpickler {
     else this.fail(`BUILD on ${describe(target)}`);
   }
 
+  /**
+   * Runs one opcode. The opcodes are grouped by family; each family's handler returns false for a code
+   * outside its family, so the first one that returns true has run it.
+   */
   private step(code: number): void {
+    if (this.stackOp(code) || this.memoOp(code) || this.numberOp(code) || this.textOp(code)) return;
+    if (this.newContainerOp(code) || this.fillContainerOp(code)) return;
+    if (this.globalOp(code) || this.callOp(code) || this.persistentOp(code)) return;
+    this.fail(`unknown opcode 0x${code.toString(16).padStart(2, '0')}`);
+  }
+
+  /** Protocol and framing, marks, POP and DUP. */
+  private stackOp(code: number): boolean {
     switch (code) {
       case PROTO: {
         const p = this.u8();
         if (p > 5) this.fail(`unsupported pickle protocol ${p}`);
-        return;
+        return true;
       }
       case FRAME:
         this.u64(); // frames are inline; the length is only a read-ahead hint
-        return;
+        return true;
       case MARK:
         this.marks.push(this.stack.length);
-        return;
+        return true;
       case POP:
         if (this.stack.length === this.marks[this.marks.length - 1]) this.popMark();
         else this.pop();
-        return;
+        return true;
       case POP_MARK:
         this.popMark();
-        return;
+        return true;
       case DUP:
-        return this.push(this.top());
-      // ---- constants and numbers ----
+        this.push(this.top());
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The memo: PUT and GET in their three widths, and MEMOIZE (a PUT under the memo's current size). */
+  private memoOp(code: number): boolean {
+    switch (code) {
+      case BINPUT:
+        this.put(this.u8());
+        return true;
+      case LONG_BINPUT:
+        this.put(this.u32());
+        return true;
+      case PUT:
+        this.put(Number(this.line()));
+        return true;
+      case MEMOIZE:
+        this.put(this.memo.size);
+        return true;
+      case BINGET:
+        this.push(this.get(this.u8()));
+        return true;
+      case LONG_BINGET:
+        this.push(this.get(this.u32()));
+        return true;
+      case GET:
+        this.push(this.get(Number(this.line())));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** None, booleans, ints (binary, LONG1/LONG4 and the text forms) and floats. */
+  private numberOp(code: number): boolean {
+    switch (code) {
       case NONE:
-        return this.push(null);
+        this.push(null);
+        return true;
       case NEWTRUE:
-        return this.push(true);
+        this.push(true);
+        return true;
       case NEWFALSE:
-        return this.push(false);
+        this.push(false);
+        return true;
       case BININT:
-        return this.push(this.i32());
+        this.push(this.i32());
+        return true;
       case BININT1:
-        return this.push(this.u8());
+        this.push(this.u8());
+        return true;
       case BININT2:
-        return this.push(this.u16());
+        this.push(this.u16());
+        return true;
       case LONG1:
-        return this.push(this.long(this.u8()));
+        this.push(this.long(this.u8()));
+        return true;
       case LONG4: {
         const n = this.i32();
         if (n < 0) this.fail('negative LONG4 length');
-        return this.push(this.long(n));
+        this.push(this.long(n));
+        return true;
       }
       case BINFLOAT: {
         const o = this.pos;
         this.take(8);
-        return this.push(this.dv.getFloat64(o, false));
+        this.push(this.dv.getFloat64(o, false));
+        return true;
       }
+      default:
+        return this.textNumberOp(code);
+    }
+  }
+
+  /** The protocol 0 numbers, written as a line of text: INT (also 00/01 for booleans), LONG, FLOAT. */
+  private textNumberOp(code: number): boolean {
+    switch (code) {
       case INT: {
         const s = this.line().trim();
-        if (s === '00' || s === '01') return this.push(s === '01');
-        return this.push(this.parseInt(s));
+        this.push(s === '00' || s === '01' ? s === '01' : this.parseInt(s));
+        return true;
       }
       case LONG:
-        return this.push(this.parseInt(this.line().trim().replace(/L$/, '')));
+        this.push(this.parseInt(this.line().trim().replace(/L$/, '')));
+        return true;
       case FLOAT:
-        return this.push(this.parseFloat(this.line().trim()));
-      // ---- strings and bytes ----
+        this.push(this.parseFloat(this.line().trim()));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Unicode strings, bytes and bytearrays, and Python 2 str (decoded by py2str). */
+  private textOp(code: number): boolean {
+    let v: unknown;
+    switch (code) {
       case SHORT_BINUNICODE:
-        return this.push(utf8.decode(this.take(this.u8())));
+        v = utf8.decode(this.take(this.u8()));
+        break;
       case BINUNICODE:
-        return this.push(utf8.decode(this.take(this.u32())));
+        v = utf8.decode(this.take(this.u32()));
+        break;
       case BINUNICODE8:
-        return this.push(utf8.decode(this.take(this.u64())));
+        v = utf8.decode(this.take(this.u64()));
+        break;
       case UNICODE:
-        return this.push(unescapeRawUnicode(this.line()));
+        v = unescapeRawUnicode(this.line());
+        break;
       case SHORT_BINBYTES:
-        return this.push(this.take(this.u8()).slice());
+        v = this.take(this.u8()).slice();
+        break;
       case BINBYTES:
-        return this.push(this.take(this.u32()).slice());
+        v = this.take(this.u32()).slice();
+        break;
       case BINBYTES8:
       case BYTEARRAY8:
-        return this.push(this.take(this.u64()).slice());
+        v = this.take(this.u64()).slice();
+        break;
       case SHORT_BINSTRING:
-        return this.push(py2str(this.take(this.u8())));
+        v = py2str(this.take(this.u8()));
+        break;
       case BINSTRING: {
         const n = this.i32();
         if (n < 0) this.fail('negative BINSTRING length');
-        return this.push(py2str(this.take(n)));
+        v = py2str(this.take(n));
+        break;
       }
       case STRING:
-        return this.push(py2str(latin1Bytes(unescapePyString(this.line().trim()))));
-      // ---- containers ----
+        v = py2str(latin1Bytes(unescapePyString(this.line().trim())));
+        break;
+      default:
+        return false;
+    }
+    this.push(v);
+    return true;
+  }
+
+  /** Opcodes that push a new container: empty ones, and dicts, lists, tuples, frozensets from the stack. */
+  private newContainerOp(code: number): boolean {
+    switch (code) {
       case EMPTY_DICT:
-        return this.push(new PyDict());
+        this.push(new PyDict());
+        return true;
       case EMPTY_LIST:
-        return this.push([]);
       case EMPTY_TUPLE:
-        return this.push([]);
+        this.push([]);
+        return true;
       case EMPTY_SET:
-        return this.push(new Set());
+        this.push(new Set());
+        return true;
       case DICT: {
         const items = this.popMark();
         const d = new PyDict();
         this.setItems(d, items);
-        return this.push(d);
+        this.push(d);
+        return true;
       }
       case LIST:
       case TUPLE:
-        return this.push(this.popMark());
+        this.push(this.popMark());
+        return true;
       case FROZENSET:
-        return this.push(new Set(this.popMark()));
+        this.push(new Set(this.popMark()));
+        return true;
       case TUPLE1:
-        return this.push([this.pop()]);
+        this.push([this.pop()]);
+        return true;
       case TUPLE2: {
         const b = this.pop();
-        return this.push([this.pop(), b]);
+        this.push([this.pop(), b]);
+        return true;
       }
       case TUPLE3: {
         const c = this.pop();
         const b = this.pop();
-        return this.push([this.pop(), b, c]);
+        this.push([this.pop(), b, c]);
+        return true;
       }
+      default:
+        return false;
+    }
+  }
+
+  /** Opcodes that add items to the container on top of the stack (dict items, list items, set items). */
+  private fillContainerOp(code: number): boolean {
+    switch (code) {
       case SETITEM: {
         const v = this.pop();
         const k = this.pop();
-        return this.setItems(this.top(), [k, v]);
+        this.setItems(this.top(), [k, v]);
+        return true;
       }
       case SETITEMS: {
         const items = this.popMark();
-        return this.setItems(this.top(), items);
+        this.setItems(this.top(), items);
+        return true;
       }
       case APPEND: {
         const v = this.pop();
-        return this.append(this.top(), [v]);
+        this.append(this.top(), [v]);
+        return true;
       }
       case APPENDS: {
         const items = this.popMark();
-        return this.append(this.top(), items);
+        this.append(this.top(), items);
+        return true;
       }
       case ADDITEMS: {
         const items = this.popMark();
         const s = this.top();
         if (!(s instanceof Set)) this.fail(`ADDITEMS on ${describe(s)}`);
         for (const v of items) s.add(v);
-        return;
+        return true;
       }
-      // ---- memo ----
-      case BINPUT:
-        return this.put(this.u8());
-      case LONG_BINPUT:
-        return this.put(this.u32());
-      case PUT:
-        return this.put(Number(this.line()));
-      case MEMOIZE:
-        return this.put(this.memo.size);
-      case BINGET:
-        return this.push(this.get(this.u8()));
-      case LONG_BINGET:
-        return this.push(this.get(this.u32()));
-      case GET:
-        return this.push(this.get(Number(this.line())));
-      // ---- classes and objects ----
+      default:
+        return false;
+    }
+  }
+
+  /** Class lookups: GLOBAL reads module and name as two lines of text, STACK_GLOBAL pops them. */
+  private globalOp(code: number): boolean {
+    switch (code) {
       case GLOBAL: {
         const module = this.line();
-        return this.push(this.findClass(module, this.line()));
+        this.push(this.findClass(module, this.line()));
+        return true;
       }
       case STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
         if (typeof module !== 'string' || typeof name !== 'string') this.fail('STACK_GLOBAL needs two strings');
-        return this.push(this.findClass(module, name));
+        this.push(this.findClass(module, name));
+        return true;
       }
-      case REDUCE: {
-        const args = this.pop();
-        const fn = this.pop();
-        return this.push(call(fn, iterItems(args)));
-      }
+      default:
+        return false;
+    }
+  }
+
+  /** Calls that make objects (REDUCE, NEWOBJ, NEWOBJ_EX, and protocol 0's INST and OBJ), and BUILD. */
+  private callOp(code: number): boolean {
+    switch (code) {
+      case REDUCE:
       case NEWOBJ: {
         const args = this.pop();
-        const cls = this.pop();
-        return this.push(call(cls, iterItems(args)));
+        const fn = this.pop();
+        this.push(call(fn, iterItems(args)));
+        return true;
       }
       case NEWOBJ_EX: {
         const kwargs = this.pop();
         const args = this.pop();
         const cls = this.pop();
-        return this.push(call(cls, iterItems(args), kwargs instanceof PyDict && kwargs.size ? kwargs : undefined));
+        this.push(call(cls, iterItems(args), kwargs instanceof PyDict && kwargs.size ? kwargs : undefined));
+        return true;
       }
       case INST: {
         const module = this.line();
         const cls = this.findClass(module, this.line());
-        return this.push(call(cls, this.popMark()));
+        this.push(call(cls, this.popMark()));
+        return true;
       }
       case OBJ: {
         const [cls, ...args] = this.popMark();
-        return this.push(call(cls, args));
+        this.push(call(cls, args));
+        return true;
       }
       case BUILD: {
         const state = this.pop();
-        return this.build(this.top(), state);
+        this.build(this.top(), state);
+        return true;
       }
-      case BINPERSID:
-        return this.push(this.persistent(this.pop()));
-      case PERSID:
-        return this.push(this.persistent(this.line()));
       default:
-        this.fail(`unknown opcode 0x${code.toString(16).padStart(2, '0')}`);
+        return false;
+    }
+  }
+
+  /** Persistent ids: BINPERSID takes the id from the stack, PERSID from a line of text. */
+  private persistentOp(code: number): boolean {
+    switch (code) {
+      case BINPERSID:
+        this.push(this.persistent(this.pop()));
+        return true;
+      case PERSID:
+        this.push(this.persistent(this.line()));
+        return true;
+      default:
+        return false;
     }
   }
 

@@ -49,6 +49,26 @@ export interface LoadDataConfigOptions {
 /** Read and check a yolov5 data.yaml. Sources must exist; names/nc must agree. */
 export function loadDataConfig(path: string, opts: LoadDataConfigOptions = {}): DataConfig {
   const file = resolve(path);
+  const doc = readYamlMapping(file);
+  const fail: Fail = (key, msg) => {
+    throw new DataConfigError(file, key, msg);
+  };
+  const root = datasetRoot(doc, file, fail);
+  const names = classNames(doc, file, opts.warn ?? console.warn, fail);
+  const nc = names.length;
+  const train = sourceList(doc, 'train', true, root, fail) as string[];
+  const val = sourceList(doc, 'val', true, root, fail) as string[];
+  const test = sourceList(doc, 'test', false, root, fail);
+  const cfg: DataConfig = { file, root, train, val, names, nc };
+  if (test) cfg.test = test;
+  return cfg;
+}
+
+/** Throws the DataConfigError of one key of the file being read. */
+type Fail = (key: string, msg: string) => never;
+
+/** The yaml file's top-level mapping; a missing file, invalid YAML or another top level is an error. */
+function readYamlMapping(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new DataConfigError(file, undefined, 'file not found');
   let doc: unknown;
   try {
@@ -57,45 +77,24 @@ export function loadDataConfig(path: string, opts: LoadDataConfigOptions = {}): 
     throw new DataConfigError(file, undefined, `not valid YAML: ${(e as Error).message}`);
   }
   if (!isRecord(doc)) throw new DataConfigError(file, undefined, 'expected a mapping at the top level');
-  const fail = (key: string, msg: string): never => {
-    throw new DataConfigError(file, key, msg);
-  };
+  return doc;
+}
 
-  // root
+/** The dataset root: `path` resolved against the yaml file's folder, or that folder when `path` is not given. */
+function datasetRoot(doc: Record<string, unknown>, file: string, fail: Fail): string {
   const yamlDir = dirname(file);
-  let root = yamlDir;
-  if (doc.path !== undefined && doc.path !== null && doc.path !== '') {
-    if (typeof doc.path !== 'string') fail('path', `expected a string, got ${JSON.stringify(doc.path)}`);
-    const p = doc.path as string;
-    root = isAbsolute(p) ? resolve(p) : resolve(yamlDir, p);
-  }
+  if (doc.path === undefined || doc.path === null || doc.path === '') return yamlDir;
+  if (typeof doc.path !== 'string') fail('path', `expected a string, got ${JSON.stringify(doc.path)}`);
+  const p = doc.path as string;
+  return isAbsolute(p) ? resolve(p) : resolve(yamlDir, p);
+}
 
-  // names / nc
-  let names: string[] | undefined;
-  if (doc.names !== undefined && doc.names !== null) {
-    if (Array.isArray(doc.names)) {
-      names = doc.names.map((n, i) => {
-        if (typeof n !== 'string' && typeof n !== 'number') fail('names', `entry ${i} is not a string`);
-        return String(n);
-      });
-    } else if (isRecord(doc.names)) {
-      const entries = Object.entries(doc.names);
-      const byIndex = new Map<number, string>();
-      for (const [k, v] of entries) {
-        if (!/^\d+$/.test(k)) fail('names', `key ${JSON.stringify(k)} is not a class index (0, 1, ...)`);
-        if (typeof v !== 'string' && typeof v !== 'number') fail('names', `name of class ${k} is not a string`);
-        byIndex.set(Number(k), String(v));
-      }
-      names = [];
-      for (let i = 0; i < byIndex.size; i++) {
-        const v = byIndex.get(i);
-        if (v === undefined) fail('names', `class indices must be 0..${byIndex.size - 1} without gaps; ${i} is missing`);
-        names.push(v as string);
-      }
-    } else {
-      fail('names', 'expected a list of names or a map of class index to name');
-    }
-  }
+/**
+ * The class names from `names` and `nc`: they must agree when both are given; with nc alone the names
+ * become class0, class1, … (with a warning, as yolov5's check_dataset); at least one class.
+ */
+function classNames(doc: Record<string, unknown>, file: string, warn: (line: string) => void, fail: Fail): string[] {
+  let names = doc.names !== undefined && doc.names !== null ? parseNames(doc.names, fail) : undefined;
   let nc: number | undefined;
   if (doc.nc !== undefined && doc.nc !== null) {
     if (typeof doc.nc !== 'number' || !Number.isInteger(doc.nc) || doc.nc < 1)
@@ -107,33 +106,54 @@ export function loadDataConfig(path: string, opts: LoadDataConfigOptions = {}): 
   if (!names && nc === undefined) fail('names', 'missing: give names (a list or an index→name map) or nc');
   if (!names) {
     // as yolov5's check_dataset: it still works, but labels and plots will read class0, class1, ...
-    (opts.warn ?? console.warn)(`WARNING ⚠️ ${file}: 'names:' field missing, assigning default names 'class0', 'class1', etc.; add names: [...] to name the ${nc} classes`);
+    warn(`WARNING ⚠️ ${file}: 'names:' field missing, assigning default names 'class0', 'class1', etc.; add names: [...] to name the ${nc} classes`);
     names = Array.from({ length: nc as number }, (_, i) => `class${i}`);
   }
   if (names.length === 0) fail('names', 'no classes');
-  nc = names.length;
+  return names;
+}
 
-  // sources
-  const sources = (key: string, required: boolean): string[] | undefined => {
-    const v = doc[key];
-    if (v === undefined || v === null || v === '') {
-      if (required) fail(key, 'missing');
-      return undefined;
-    }
-    const list = Array.isArray(v) ? v : [v];
-    if (list.length === 0) fail(key, 'empty list');
-    return list.map((s, i) => {
-      if (typeof s !== 'string' || s === '')
-        fail(key, `expected a path or a list of paths, entry ${i} is ${JSON.stringify(s)}`);
-      const abs = isAbsolute(s as string) ? resolve(s as string) : resolve(root, s as string);
-      if (!existsSync(abs)) fail(key, `${abs} does not exist (dataset root ${root})`);
-      return abs;
+/** `names` as a list of names, or as a map of class index to name whose indices are 0..n−1 without gaps. */
+function parseNames(value: unknown, fail: Fail): string[] {
+  if (Array.isArray(value)) {
+    return value.map((n, i) => {
+      if (typeof n !== 'string' && typeof n !== 'number') fail('names', `entry ${i} is not a string`);
+      return String(n);
     });
-  };
-  const train = sources('train', true) as string[];
-  const val = sources('val', true) as string[];
-  const test = sources('test', false);
-  const cfg: DataConfig = { file, root, train, val, names, nc };
-  if (test) cfg.test = test;
-  return cfg;
+  }
+  if (!isRecord(value)) return fail('names', 'expected a list of names or a map of class index to name');
+  const byIndex = new Map<number, string>();
+  for (const [k, v] of Object.entries(value)) {
+    if (!/^\d+$/.test(k)) fail('names', `key ${JSON.stringify(k)} is not a class index (0, 1, ...)`);
+    if (typeof v !== 'string' && typeof v !== 'number') fail('names', `name of class ${k} is not a string`);
+    byIndex.set(Number(k), String(v));
+  }
+  const names: string[] = [];
+  for (let i = 0; i < byIndex.size; i++) {
+    const v = byIndex.get(i);
+    if (v === undefined) fail('names', `class indices must be 0..${byIndex.size - 1} without gaps; ${i} is missing`);
+    names.push(v as string);
+  }
+  return names;
+}
+
+/**
+ * The image sources under `key` (a path or a list of paths, relative to the dataset root), absolute;
+ * each must exist. Undefined when an optional key is absent.
+ */
+function sourceList(doc: Record<string, unknown>, key: string, required: boolean, root: string, fail: Fail): string[] | undefined {
+  const v = doc[key];
+  if (v === undefined || v === null || v === '') {
+    if (required) fail(key, 'missing');
+    return undefined;
+  }
+  const list: unknown[] = Array.isArray(v) ? v : [v];
+  if (list.length === 0) fail(key, 'empty list');
+  return list.map((s, i) => {
+    if (typeof s !== 'string' || s === '')
+      fail(key, `expected a path or a list of paths, entry ${i} is ${JSON.stringify(s)}`);
+    const abs = isAbsolute(s as string) ? resolve(s as string) : resolve(root, s as string);
+    if (!existsSync(abs)) fail(key, `${abs} does not exist (dataset root ${root})`);
+    return abs;
+  });
 }

@@ -242,8 +242,17 @@ function sortByArea(k: Float64Array): Float64Array {
 function kmeans(p: Float64Array, n: number, iters: number, rng: Rng): Float64Array | null {
   const N = p.length >> 1;
   if (n < 1 || n > N) return null;
+  const c = kmeansPlusPlus(p, n, rng);
+  return c && lloydIterations(p, c, iters);
+}
+
+/**
+ * k-means++ centres for N × 2 points (1 ≤ n ≤ N): the first uniform, then each with probability
+ * proportional to the squared distance to the nearest centre; null when every point is already a centre.
+ */
+function kmeansPlusPlus(p: Float64Array, n: number, rng: Rng): Float64Array | null {
+  const N = p.length >> 1;
   const c = new Float64Array(2 * n);
-  // k-means++: first centre uniform, then each with probability ∝ squared distance to the nearest centre
   const d2 = new Float64Array(N).fill(Infinity);
   let pick = Math.min(N - 1, Math.floor(rng.random() * N));
   for (let j = 0; ; ) {
@@ -268,7 +277,16 @@ function kmeans(p: Float64Array, n: number, iters: number, rng: Rng): Float64Arr
       if (u < 0) break;
     }
   }
-  // Lloyd iterations
+  return c;
+}
+
+/**
+ * At most `iters` Lloyd iterations moving the centres `c` (n × 2, updated in place and returned) to the
+ * means of their nearest points, stopping once no assignment changes; null when a cluster empties.
+ */
+function lloydIterations(p: Float64Array, c: Float64Array, iters: number): Float64Array | null {
+  const N = p.length >> 1;
+  const n = c.length >> 1;
   const assign = new Int32Array(N).fill(-1);
   const sx = new Float64Array(n);
   const sy = new Float64Array(n);
@@ -323,9 +341,24 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
   const rng = opts.rng ?? new Xoshiro128(opts.seed ?? 0);
   const log = opts.log ?? (() => {});
   if (whAllLabels.length % 2) throw new Error('kmeanAnchors: label sizes must be N × 2');
-  const N0 = whAllLabels.length >> 1;
 
-  // tiny labels: warn below 3 px, drop those with both sides below 2 px
+  const wh = usableLabelSizes(whAllLabels, log);
+  const start = sortByArea(initialAnchors(wh, n, imgSize, rng, log));
+  const evolved = evolveAnchors(start, anchorFitness(wh, n, thr), gen, rng);
+  const out = Float32Array.from(sortByArea(evolved.k));
+  let s = `${PREFIX}thr=${thr.toFixed(2)}, fitness ${evolved.f.toFixed(4)}, anchors (n=${n}, img_size=${imgSize}):`;
+  for (let j = 0; j < n; j++) s += ` ${Math.round(out[2 * j])},${Math.round(out[2 * j + 1])}`;
+  log(s);
+  return out;
+}
+
+/**
+ * The label sizes k-means works on: warns about labels with a side under 3 px, drops those with both
+ * sides under 2 px, and rounds the rest to float32 (yolov5 casts the filtered sizes to float32).
+ * Returned N × 2 flat, in float64 storage.
+ */
+function usableLabelSizes(whAllLabels: ArrayLike<number>, log: (msg: string) => void): Float64Array {
+  const N0 = whAllLabels.length >> 1;
   let tiny = 0;
   let kept = 0;
   for (let i = 0; i < N0; i++) {
@@ -335,7 +368,7 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
     if (w >= 2 || h >= 2) kept++;
   }
   if (tiny) log(`${PREFIX}warning: ${tiny} of ${N0} labels are smaller than 3 pixels`);
-  const wh = new Float64Array(kept * 2); // float32 values (yolov5 casts the filtered sizes to float32)
+  const wh = new Float64Array(kept * 2);
   for (let i = 0, o = 0; i < N0; i++) {
     const w = whAllLabels[2 * i];
     const h = whAllLabels[2 * i + 1];
@@ -344,24 +377,19 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
       wh[o++] = f32(h);
     }
   }
-  const N = kept;
+  return wh;
+}
 
-  // k-means on sizes whitened by their (population) standard deviation
+/**
+ * The anchors the evolution starts from (n × 2, unsorted): k-means on the sizes whitened by their
+ * population standard deviation, scaled back; when k-means cannot give n centres (too few or too
+ * alike labels), 2n sorted uniforms times imgSize, yolov5's random initialisation.
+ */
+function initialAnchors(wh: Float64Array, n: number, imgSize: number, rng: Rng, log: (msg: string) => void): Float64Array {
+  const N = wh.length >> 1;
   let k: Float64Array | null = null;
   if (N >= n) {
-    const mean = [0, 0];
-    for (let i = 0; i < N; i++) {
-      mean[0] += wh[2 * i];
-      mean[1] += wh[2 * i + 1];
-    }
-    mean[0] /= N;
-    mean[1] /= N;
-    const sd = [0, 0];
-    for (let i = 0; i < N; i++) {
-      sd[0] += (wh[2 * i] - mean[0]) ** 2;
-      sd[1] += (wh[2 * i + 1] - mean[1]) ** 2;
-    }
-    const s = sd.map((v) => Math.sqrt(v / N) || 1); // a constant side is left unscaled
+    const s = sideDeviations(wh);
     const white = new Float64Array(N * 2);
     for (let i = 0; i < N; i++) {
       white[2 * i] = wh[2 * i] / s[0];
@@ -376,9 +404,34 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
     const u = Array.from({ length: 2 * n }, () => rng.random()).sort((a, b) => a - b);
     k = Float64Array.from(u, (v) => v * imgSize);
   }
-  k = sortByArea(k);
+  return k;
+}
 
-  // genetic evolution; fitness = mean over labels of best·[best > thr], in the log domain
+/** Population standard deviation of widths and of heights (N × 2 flat, N ≥ 1); 1 for a constant side. */
+function sideDeviations(wh: Float64Array): number[] {
+  const N = wh.length >> 1;
+  const mean = [0, 0];
+  for (let i = 0; i < N; i++) {
+    mean[0] += wh[2 * i];
+    mean[1] += wh[2 * i + 1];
+  }
+  mean[0] /= N;
+  mean[1] /= N;
+  const sd = [0, 0];
+  for (let i = 0; i < N; i++) {
+    sd[0] += (wh[2 * i] - mean[0]) ** 2;
+    sd[1] += (wh[2 * i + 1] - mean[1]) ** 2;
+  }
+  return sd.map((v) => Math.sqrt(v / N) || 1); // a constant side is left unscaled
+}
+
+/**
+ * The evolution's fitness of n anchors for labels `wh`: the mean over labels of best·[best > thr] (best =
+ * the label's best ratio over the anchors), computed in the log domain so the inner loop needs no division.
+ * The returned function reuses one scratch buffer; it is not reentrant.
+ */
+function anchorFitness(wh: Float64Array, n: number, thr: number): (kk: Float64Array) => number {
+  const N = wh.length >> 1;
   const lw = new Float64Array(N);
   const lh = new Float64Array(N);
   for (let i = 0; i < N; i++) {
@@ -387,7 +440,7 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
   }
   const dThr = -Math.log(thr); // best > thr  ⇔  min distance < −log(thr)
   const lk = new Float64Array(2 * n);
-  const fitness = (kk: Float64Array): number => {
+  return (kk: Float64Array): number => {
     for (let j = 0; j < 2 * n; j++) lk[j] = Math.log(kk[j]);
     let sum = 0;
     for (let i = 0; i < N; i++) {
@@ -404,36 +457,48 @@ export function kmeanAnchors(whAllLabels: ArrayLike<number>, opts: KmeanAnchorsO
     }
     return N ? sum / N : 0;
   };
-  const mp = 0.9;
-  const sigma = 0.1;
+}
+
+/**
+ * yolov5's genetic evolution of anchors `k` (n × 2 flat) over `gen` generations: each generation
+ * multiplies the anchors by a random factor (see mutationFactors), keeps every side at 2 px or more,
+ * and adopts the result when its fitness is strictly higher. Returns the best anchors and their fitness.
+ */
+function evolveAnchors(k: Float64Array, fitness: (kk: Float64Array) => number, gen: number, rng: Rng): { k: Float64Array; f: number } {
   let f = fitness(k);
-  const mask = new Float64Array(2 * n);
-  const z = new Float64Array(2 * n);
-  const v = new Float64Array(2 * n);
-  const kg = new Float64Array(2 * n);
+  const scratch = { mask: new Float64Array(k.length), z: new Float64Array(k.length) };
+  const v = new Float64Array(k.length);
+  const kg = new Float64Array(k.length);
   for (let g = 0; g < gen; g++) {
-    let allOne = true;
-    while (allOne) {
-      for (let j = 0; j < 2 * n; j++) mask[j] = rng.random();
-      const scalar = rng.random();
-      fillNormals(rng, z);
-      for (let j = 0; j < 2 * n; j++) {
-        const m = mask[j] < mp ? 1 : 0;
-        v[j] = Math.min(3.0, Math.max(0.3, m * scalar * z[j] * sigma + 1));
-        if (v[j] !== 1) allOne = false;
-      }
-    }
-    for (let j = 0; j < 2 * n; j++) kg[j] = Math.max(2.0, k[j] * v[j]);
+    mutationFactors(rng, v, scratch);
+    for (let j = 0; j < k.length; j++) kg[j] = Math.max(2.0, k[j] * v[j]);
     const fg = fitness(kg);
     if (fg > f) {
       f = fg;
       k = Float64Array.from(kg);
     }
   }
-  k = sortByArea(k);
-  const out = Float32Array.from(k);
-  let s = `${PREFIX}thr=${thr.toFixed(2)}, fitness ${f.toFixed(4)}, anchors (n=${n}, img_size=${imgSize}):`;
-  for (let j = 0; j < n; j++) s += ` ${Math.round(out[2 * j])},${Math.round(out[2 * j + 1])}`;
-  log(s);
-  return out;
+  return { k, f };
+}
+
+/**
+ * One generation's mutation factors into `v`: with probability mp = 0.9 per element, 1 + scalar·z·σ
+ * (scalar uniform per attempt, z standard normal, σ = 0.1), else 1; clipped to [0.3, 3]. An attempt in
+ * which every factor is exactly 1 is drawn again. `scratch` holds the mask and normal draws.
+ */
+function mutationFactors(rng: Rng, v: Float64Array, scratch: { mask: Float64Array; z: Float64Array }): void {
+  const mp = 0.9;
+  const sigma = 0.1;
+  const { mask, z } = scratch;
+  let allOne = true;
+  while (allOne) {
+    for (let j = 0; j < v.length; j++) mask[j] = rng.random();
+    const scalar = rng.random();
+    fillNormals(rng, z);
+    for (let j = 0; j < v.length; j++) {
+      const m = mask[j] < mp ? 1 : 0;
+      v[j] = Math.min(3.0, Math.max(0.3, m * scalar * z[j] * sigma + 1));
+      if (v[j] !== 1) allOne = false;
+    }
+  }
 }

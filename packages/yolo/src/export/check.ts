@@ -2,7 +2,7 @@
 // (every input is a graph input, an initializer or the output of an earlier node), every op exists in
 // the declared opset with an input count its version accepts, initializer data fits the dims, graph
 // outputs are produced, the IR version can hold the opset. Not a full onnx.checker (no type inference).
-import { DataType, dataTypeNames, decodeModel, type ModelMsg, type TensorMsg, type ValueInfoMsg } from '../onnx/proto.js';
+import { DataType, dataTypeNames, decodeModel, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from '../onnx/proto.js';
 
 export const MIN_OPSET = 12;
 export const MAX_OPSET = 17;
@@ -114,18 +114,32 @@ export function opVersion(op: string, opset: number): number | null {
 
 /** Checks a decoded model (see checkOnnx). */
 export function checkModel(m: ModelMsg): OnnxCheckReport {
-  const errors: string[] = [];
-  const warnings: string[] = [];
   const g = m.graph;
   const defaultOpset = (m.opset_import ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  const opset = defaultOpset?.version ?? 0;
-  const irVersion = m.ir_version ?? 0;
-  const metadata = Object.fromEntries((m.metadata_props ?? []).map((p) => [p.key, p.value]));
-  const report: OnnxCheckReport = {
+  const report = emptyReport(m, defaultOpset?.version ?? 0);
+  const { errors, warnings } = report;
+  if (!g) {
+    errors.push('the model has no graph');
+    return report;
+  }
+  checkVersions(report, defaultOpset !== undefined);
+  const names = new DefinedNames(errors);
+  checkGraphInputs(g, names, report);
+  checkNodes(g, names, report);
+  checkGraphOutputs(g, names, errors);
+  for (const key of ['stride', 'names']) if (!(key in report.metadata)) warnings.push(`metadata '${key}' is missing`);
+  report.ok = errors.length === 0;
+  return report;
+}
+
+/** The report before any check: what the model header and graph declare, no errors, no parameters counted. */
+function emptyReport(m: ModelMsg, opset: number): OnnxCheckReport {
+  const g = m.graph;
+  return {
     ok: false,
-    errors,
-    warnings,
-    irVersion,
+    errors: [],
+    warnings: [],
+    irVersion: m.ir_version ?? 0,
     opset,
     producer: `${m.producer_name ?? ''} ${m.producer_version ?? ''}`.trim(),
     nodes: g?.node?.length ?? 0,
@@ -134,40 +148,73 @@ export function checkModel(m: ModelMsg): OnnxCheckReport {
     ops: {},
     inputs: (g?.input ?? []).map(valueSummary),
     outputs: (g?.output ?? []).map(valueSummary),
-    metadata,
+    metadata: Object.fromEntries((m.metadata_props ?? []).map((p) => [p.key, p.value])),
   };
-  if (!g) {
-    errors.push('the model has no graph');
-    return report;
-  }
-  if (!defaultOpset) errors.push('no opset_import for the default (ai.onnx) domain');
+}
+
+/** The default-domain opset is imported and known, and the IR version is present and can hold it. */
+function checkVersions(report: OnnxCheckReport, hasDefaultOpset: boolean): void {
+  const { errors, warnings, opset, irVersion } = report;
+  if (!hasDefaultOpset) errors.push('no opset_import for the default (ai.onnx) domain');
   else if (opset < MIN_OPSET || opset > MAX_OPSET) warnings.push(`opset ${opset} is outside the range this checker knows (${MIN_OPSET}..${MAX_OPSET})`);
   if (!irVersion) errors.push('ir_version is missing');
-  else if (defaultOpset && irVersion < irVersionFor(opset)) errors.push(`IR version ${irVersion} is too old for opset ${opset} (needs ${irVersionFor(opset)})`);
+  else if (hasDefaultOpset && irVersion < irVersionFor(opset)) errors.push(`IR version ${irVersion} is too old for opset ${opset} (needs ${irVersionFor(opset)})`);
   else if (irVersion > 10) warnings.push(`IR version ${irVersion} may be too new for some runtimes`);
+}
 
-  // names: initializers, graph inputs, node outputs each defined once
-  const defined = new Map<string, string>(); // name → what defines it
-  const define = (name: string, what: string): void => {
+/** The value names defined so far (initializers, graph inputs, node outputs) and what defined each. */
+class DefinedNames {
+  private readonly by = new Map<string, string>(); // name → what defines it
+
+  constructor(private readonly errors: string[]) {}
+
+  /** Defines `name`; an empty name or a second definition is an error. */
+  define(name: string, what: string): void {
     if (!name) {
-      errors.push(`${what} has an empty name`);
+      this.errors.push(`${what} has an empty name`);
       return;
     }
-    const prev = defined.get(name);
-    if (prev) errors.push(`'${name}' is defined twice (${prev} and ${what})`);
-    else defined.set(name, what);
-  };
+    const prev = this.by.get(name);
+    if (prev) this.errors.push(`'${name}' is defined twice (${prev} and ${what})`);
+    else this.by.set(name, what);
+  }
+
+  has(name: string): boolean {
+    return this.by.has(name);
+  }
+
+  /** What defined `name`, if it is defined. */
+  definer(name: string): string | undefined {
+    return this.by.get(name);
+  }
+}
+
+/**
+ * Defines the initializers (checking that their data fits their dims, and counting the float ones as
+ * parameters) and then the graph inputs that are not initializers (each needs a tensor type).
+ */
+function checkGraphInputs(g: GraphMsg, names: DefinedNames, report: OnnxCheckReport): void {
+  const { errors } = report;
   for (const t of g.initializer ?? []) {
-    define(t.name, `initializer '${t.name}'`);
+    names.define(t.name, `initializer '${t.name}'`);
     const issue = tensorIssue(t);
     if (issue) errors.push(issue);
     else if (t.data_type === DataType.FLOAT || t.data_type === DataType.FLOAT16) report.parameters += (t.dims ?? []).reduce((a, b) => a * b, 1);
   }
   for (const v of g.input ?? []) {
-    if (defined.get(v.name)?.startsWith('initializer')) continue; // an initializer may be listed as an input too (IR < 4 style)
-    define(v.name, `graph input '${v.name}'`);
+    if (names.definer(v.name)?.startsWith('initializer')) continue; // an initializer may be listed as an input too (IR < 4 style)
+    names.define(v.name, `graph input '${v.name}'`);
     if (!v.type?.tensor_type) errors.push(`graph input '${v.name}' has no tensor type`);
   }
+}
+
+/**
+ * Checks every node in order: a unique name, the default domain, an op of the opset (see checkNodeOp),
+ * inputs already defined (an input produced by a later node means the graph is not topologically
+ * sorted), then defines its outputs.
+ */
+function checkNodes(g: GraphMsg, names: DefinedNames, report: OnnxCheckReport): void {
+  const { errors, warnings } = report;
   // all names any node produces, to tell "defined later" from "never defined"
   const producedAt = new Map<string, number>();
   (g.node ?? []).forEach((n, k) => (n.output ?? []).forEach((o) => producedAt.has(o) || producedAt.set(o, k)));
@@ -179,35 +226,45 @@ export function checkModel(m: ModelMsg): OnnxCheckReport {
     else if (nodeNames.has(n.name)) errors.push(`node name '${n.name}' is used twice`);
     else nodeNames.add(n.name);
     if (n.domain && n.domain !== 'ai.onnx') errors.push(`${label}: domain '${n.domain}' is not imported`);
-    const entry = OP_TABLE[n.op_type];
-    const version = opVersion(n.op_type, opset);
-    if (!entry) errors.push(`${label}: op ${n.op_type} is not in the table of known ops`);
-    else if (version === null) errors.push(`${label}: op ${n.op_type} does not exist in opset ${opset} (introduced in ${entry.versions[0]})`);
-    else {
-      const rule = entry.inputs.filter(([since]) => since <= version).pop();
-      const nIn = (n.input ?? []).length;
-      if (rule && (nIn < rule[1] || nIn > rule[2])) errors.push(`${label}: ${nIn} inputs, ${n.op_type}-${version} takes ${rule[1]}${rule[2] === Infinity ? '+' : rule[2] === rule[1] ? '' : `..${rule[2]}`}`);
-      const r = (report.ops[n.op_type] ??= { count: 0, version });
-      r.count++;
-    }
-    if (n.op_type === 'Split' && opset >= 13 && (n.attribute ?? []).some((a) => a.name === 'split')) errors.push(`${label}: the 'split' attribute became an input in opset 13`);
+    checkNodeOp(n, label, report);
     (n.input ?? []).forEach((inp, j) => {
       if (inp === '') return; // an omitted optional input
-      if (defined.has(inp)) return;
+      if (names.has(inp)) return;
       const at = producedAt.get(inp);
       if (at === undefined) errors.push(`${label}: input ${j} '${inp}' is not defined (no graph input, initializer or node output has that name)`);
       else errors.push(`${label}: input ${j} '${inp}' is produced later, by node ${at} (the graph is not topologically sorted)`);
     });
-    for (const o of n.output ?? []) define(o, label);
+    for (const o of n.output ?? []) names.define(o, label);
   });
+}
+
+/**
+ * A node's op: known, existing in the model's opset, given an input count its version accepts (then
+ * counted in report.ops), and for Split from opset 13 without the retired 'split' attribute.
+ */
+function checkNodeOp(n: NodeMsg, label: string, report: OnnxCheckReport): void {
+  const { errors, opset } = report;
+  const entry = OP_TABLE[n.op_type];
+  const version = opVersion(n.op_type, opset);
+  if (!entry) errors.push(`${label}: op ${n.op_type} is not in the table of known ops`);
+  else if (version === null) errors.push(`${label}: op ${n.op_type} does not exist in opset ${opset} (introduced in ${entry.versions[0]})`);
+  else {
+    const rule = entry.inputs.filter(([since]) => since <= version).pop();
+    const nIn = (n.input ?? []).length;
+    if (rule && (nIn < rule[1] || nIn > rule[2])) errors.push(`${label}: ${nIn} inputs, ${n.op_type}-${version} takes ${rule[1]}${rule[2] === Infinity ? '+' : rule[2] === rule[1] ? '' : `..${rule[2]}`}`);
+    const r = (report.ops[n.op_type] ??= { count: 0, version });
+    r.count++;
+  }
+  if (n.op_type === 'Split' && opset >= 13 && (n.attribute ?? []).some((a) => a.name === 'split')) errors.push(`${label}: the 'split' attribute became an input in opset 13`);
+}
+
+/** Every graph output is produced and has a tensor type, and there is at least one. */
+function checkGraphOutputs(g: GraphMsg, names: DefinedNames, errors: string[]): void {
   for (const v of g.output ?? []) {
-    if (!defined.has(v.name)) errors.push(`graph output '${v.name}' is not produced by any node`);
+    if (!names.has(v.name)) errors.push(`graph output '${v.name}' is not produced by any node`);
     if (!v.type?.tensor_type) errors.push(`graph output '${v.name}' has no tensor type`);
   }
   if (!(g.output ?? []).length) errors.push('the graph has no outputs');
-  for (const key of ['stride', 'names']) if (!(key in metadata)) warnings.push(`metadata '${key}' is missing`);
-  report.ok = errors.length === 0;
-  return report;
 }
 
 /** Parses ONNX bytes and checks the graph's structure (see checkModel). A file that does not parse gives one error. */

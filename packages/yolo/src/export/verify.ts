@@ -167,30 +167,11 @@ function float64Forward(model: Model, input: Tensor): Tensor {
  * detections. The model's training flag is restored afterwards.
  */
 export async function verifyOnnx(model: Model, bytes: Uint8Array, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const io = fileInput(bytes);
-  const [, , fh, fw] = io.dims;
-  const want = opts.imgsz === undefined ? undefined : typeof opts.imgsz === 'number' ? [opts.imgsz, opts.imgsz] : opts.imgsz;
-  const h = typeof fh === 'number' ? fh : (want?.[0] ?? 640);
-  const w = typeof fw === 'number' ? fw : (want?.[1] ?? 640);
-  if (want && (want[0] !== h || want[1] !== w)) throw new Error(`verifyOnnx: the file's input is ${fh}x${fw}, not ${want[0]}x${want[1]}`);
-  const batch = typeof io.dims[0] === 'number' ? io.dims[0] : (opts.batch ?? 1);
-  const half = io.half;
-  const atol = opts.atol ?? (half ? 1e-2 : 1e-4);
-  const rtol = opts.rtol ?? (half ? 1e-2 : 1e-4);
-  const threads = opts.threads ?? 2;
-  const stride = Math.max(...model.stride);
-
+  const plan = verifyPlan(model, fileInput(bytes), opts);
+  const { batch, half, atol, rtol } = plan;
   const images = opts.images ?? sampleImages();
-  let input: Tensor;
-  if (images.length) {
-    const decoded = await Promise.all(images.map((f) => readImage(f)));
-    input = tidy(() => cat(Array.from({ length: batch }, (_, k) => prepare(decoded[k % decoded.length], [h, w], stride, false).input), 0));
-  } else {
-    manualSeed(0);
-    input = rand([batch, model.ch, h, w]);
-  }
-  const session = await createSession(bytes, threads);
-  const errors: string[] = [];
+  const input = await verifyInput(model, images, plan);
+  const session = await createSession(bytes, plan.threads);
   const wasTraining = model.training;
   model.eval();
   try {
@@ -198,57 +179,12 @@ export async function verifyOnnx(model: Model, bytes: Uint8Array, opts: VerifyOp
     const nativeOut = inferenceMode(() => model.forward(input) as Tensor);
     try {
       if (onnxOut.shape.join() !== nativeOut.shape.join()) throw new Error(`verifyOnnx: ONNX output [${onnxOut.shape}] but tsyolo's [${nativeOut.shape}]`);
-      const diffs = compare(onnxOut, nativeOut);
-      let effAtol = atol;
-      let effRtol = rtol;
-      let float64: VerifyReport['float64'];
-      const f64 = opts.float64Reference ?? 'auto';
-      if (f64 === true || (f64 === 'auto' && !half && (diffs.scores > atol || diffs.rel > rtol))) {
-        const ref = float64Forward(model, input);
-        const n = compare(nativeOut, ref);
-        const o = compare(onnxOut, ref);
-        ref.dispose();
-        float64 = { nativeScores: n.scores, nativeBoxesRel: n.rel, onnxScores: o.scores, onnxBoxesRel: o.rel };
-        effAtol = Math.max(atol, 2 * n.scores);
-        effRtol = Math.max(rtol, 2 * n.rel);
-      }
-      const nmsOpts = { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, maxDet: opts.maxDet ?? 1000 };
-      const detsO = inferenceMode(() => nonMaxSuppression(onnxOut, nmsOpts));
-      const detsN = inferenceMode(() => nonMaxSuppression(nativeOut, nmsOpts));
-      const match = detsO.map((a, k) => matchDetections(a.tolist() as number[][], detsN[k].tolist() as number[][], effRtol, effAtol));
-      const sum = (f: (m: DetectionMatch) => number): number => match.reduce((n, m) => n + f(m), 0);
-      const detections = {
-        matched: sum((m) => m.matched),
-        onnxOnly: sum((m) => m.onlyA),
-        nativeOnly: sum((m) => m.onlyB),
-        identical: match.every((m) => m.onlyA === 0 && m.onlyB === 0),
-        exact: match.every((m) => m.exact),
-        maxBoxDiff: Math.max(0, ...match.map((m) => m.maxBoxDiff)),
-        maxConfDiff: Math.max(0, ...match.map((m) => m.maxConfDiff)),
-      };
-      const counts = { onnx: detsO.map((t) => t.shape[0]), native: detsN.map((t) => t.shape[0]) };
-      for (const t of [...detsO, ...detsN]) t.dispose();
+      const { diffs, effAtol, effRtol, float64 } = measureAgreement(model, input, onnxOut, nativeOut, plan, opts.float64Reference ?? 'auto');
+      const detections = compareDetections(onnxOut, nativeOut, effRtol, effAtol, opts);
+      const errors: string[] = [];
       if (diffs.scores > effAtol) errors.push(`scores differ by up to ${diffs.scores.toExponential(2)} (> ${effAtol.toExponential(2)})`);
       if (diffs.rel > effRtol) errors.push(`boxes differ by up to ${diffs.rel.toExponential(2)} relative (> ${effRtol.toExponential(2)})`);
-
-      let timing: VerifyReport['timing'];
-      if (opts.benchRuns && opts.benchRuns > 0) {
-        const to: number[] = [];
-        const tn: number[] = [];
-        tidy(() => inferenceMode(() => model.forward(input)));
-        (await runSession(session, input, half)).dispose();
-        for (let r = 0; r < opts.benchRuns; r++) {
-          const t0 = performance.now();
-          (await runSession(session, input, half)).dispose();
-          to.push(performance.now() - t0);
-        }
-        for (let r = 0; r < opts.benchRuns; r++) {
-          const t0 = performance.now();
-          tidy(() => inferenceMode(() => model.forward(input)));
-          tn.push(performance.now() - t0);
-        }
-        timing = { onnxMs: median(to), nativeMs: median(tn), runs: opts.benchRuns, threads };
-      }
+      const timing = opts.benchRuns && opts.benchRuns > 0 ? await benchmark(model, session, input, half, opts.benchRuns, plan.threads) : undefined;
       return {
         ok: errors.length === 0,
         source: images.length ? Array.from({ length: batch }, (_, k) => images[k % images.length]) : 'random',
@@ -264,7 +200,7 @@ export async function verifyOnnx(model: Model, bytes: Uint8Array, opts: VerifyOp
         effectiveAtol: effAtol,
         effectiveRtol: effRtol,
         float64,
-        detections: { ...counts, ...detections },
+        detections,
         timing,
         errors,
       };
@@ -277,6 +213,123 @@ export async function verifyOnnx(model: Model, bytes: Uint8Array, opts: VerifyOp
     input.dispose();
     await session.release();
   }
+}
+
+/** What verifyOnnx runs: the input size and batch, precision, tolerances, threads and letterbox stride. */
+interface VerifyPlan {
+  h: number;
+  w: number;
+  batch: number;
+  half: boolean;
+  atol: number;
+  rtol: number;
+  threads: number;
+  stride: number;
+}
+
+/**
+ * The check's settings for a file whose input is `io`: a fixed height, width or batch of the file wins
+ * (an imgsz that contradicts a fixed size is an error); the defaults for the rest come from `opts`.
+ */
+function verifyPlan(model: Model, io: FileIo, opts: VerifyOptions): VerifyPlan {
+  const [, , fh, fw] = io.dims;
+  const want = opts.imgsz === undefined ? undefined : typeof opts.imgsz === 'number' ? [opts.imgsz, opts.imgsz] : opts.imgsz;
+  const h = typeof fh === 'number' ? fh : (want?.[0] ?? 640);
+  const w = typeof fw === 'number' ? fw : (want?.[1] ?? 640);
+  if (want && (want[0] !== h || want[1] !== w)) throw new Error(`verifyOnnx: the file's input is ${fh}x${fw}, not ${want[0]}x${want[1]}`);
+  const batch = typeof io.dims[0] === 'number' ? io.dims[0] : (opts.batch ?? 1);
+  const half = io.half;
+  const atol = opts.atol ?? (half ? 1e-2 : 1e-4);
+  const rtol = opts.rtol ?? (half ? 1e-2 : 1e-4);
+  return { h, w, batch, half, atol, rtol, threads: opts.threads ?? 2, stride: Math.max(...model.stride) };
+}
+
+/**
+ * The batch both runtimes see: the images letterboxed to h × w as detect does (cycled to fill the
+ * batch), or, without images, a uniform random input drawn after manualSeed(0).
+ */
+async function verifyInput(model: Model, images: string[], plan: VerifyPlan): Promise<Tensor> {
+  const { h, w, batch, stride } = plan;
+  if (images.length) {
+    const decoded = await Promise.all(images.map((f) => readImage(f)));
+    return tidy(() => cat(Array.from({ length: batch }, (_, k) => prepare(decoded[k % decoded.length], [h, w], stride, false).input), 0));
+  }
+  manualSeed(0);
+  return rand([batch, model.ch, h, w]);
+}
+
+/** The two outputs' differences and the tolerances they are held to (see measureAgreement). */
+interface Agreement {
+  diffs: ReturnType<typeof compare>;
+  effAtol: number;
+  effRtol: number;
+  float64: VerifyReport['float64'];
+}
+
+/**
+ * Compares the ONNX output with tsyolo's. With a float64 reference (always, or with 'auto' only for a
+ * float32 file whose plain tolerances fail), both are also measured against the model run in float64,
+ * and the tolerances widen to twice tsyolo's own float32 noise when that is larger.
+ */
+function measureAgreement(model: Model, input: Tensor, onnxOut: Tensor, nativeOut: Tensor, plan: VerifyPlan, f64: boolean | 'auto'): Agreement {
+  const { atol, rtol, half } = plan;
+  const diffs = compare(onnxOut, nativeOut);
+  if (!(f64 === true || (f64 === 'auto' && !half && (diffs.scores > atol || diffs.rel > rtol)))) {
+    return { diffs, effAtol: atol, effRtol: rtol, float64: undefined };
+  }
+  const ref = float64Forward(model, input);
+  const n = compare(nativeOut, ref);
+  const o = compare(onnxOut, ref);
+  ref.dispose();
+  const float64 = { nativeScores: n.scores, nativeBoxesRel: n.rel, onnxScores: o.scores, onnxBoxesRel: o.rel };
+  return { diffs, effAtol: Math.max(atol, 2 * n.scores), effRtol: Math.max(rtol, 2 * n.rel), float64 };
+}
+
+/** Runs NMS on both outputs (detect.py's settings unless `opts` says otherwise) and matches the detections per image. */
+function compareDetections(onnxOut: Tensor, nativeOut: Tensor, effRtol: number, effAtol: number, opts: VerifyOptions): VerifyReport['detections'] {
+  const nmsOpts = { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, maxDet: opts.maxDet ?? 1000 };
+  const detsO = inferenceMode(() => nonMaxSuppression(onnxOut, nmsOpts));
+  const detsN = inferenceMode(() => nonMaxSuppression(nativeOut, nmsOpts));
+  const match = detsO.map((a, k) => matchDetections(a.tolist() as number[][], detsN[k].tolist() as number[][], effRtol, effAtol));
+  const sum = (f: (m: DetectionMatch) => number): number => match.reduce((n, m) => n + f(m), 0);
+  const detections = {
+    matched: sum((m) => m.matched),
+    onnxOnly: sum((m) => m.onlyA),
+    nativeOnly: sum((m) => m.onlyB),
+    identical: match.every((m) => m.onlyA === 0 && m.onlyB === 0),
+    exact: match.every((m) => m.exact),
+    maxBoxDiff: Math.max(0, ...match.map((m) => m.maxBoxDiff)),
+    maxConfDiff: Math.max(0, ...match.map((m) => m.maxConfDiff)),
+  };
+  const counts = { onnx: detsO.map((t) => t.shape[0]), native: detsN.map((t) => t.shape[0]) };
+  for (const t of [...detsO, ...detsN]) t.dispose();
+  return { ...counts, ...detections };
+}
+
+/** Median latencies of `runs` ONNX Runtime runs, then `runs` tsyolo forwards, after one warm-up of each. */
+async function benchmark(
+  model: Model,
+  session: import('onnxruntime-node').InferenceSession,
+  input: Tensor,
+  half: boolean,
+  runs: number,
+  threads: number,
+): Promise<NonNullable<VerifyReport['timing']>> {
+  const to: number[] = [];
+  const tn: number[] = [];
+  tidy(() => inferenceMode(() => model.forward(input)));
+  (await runSession(session, input, half)).dispose();
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    (await runSession(session, input, half)).dispose();
+    to.push(performance.now() - t0);
+  }
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    tidy(() => inferenceMode(() => model.forward(input)));
+    tn.push(performance.now() - t0);
+  }
+  return { onnxMs: median(to), nativeMs: median(tn), runs, threads };
 }
 
 function detectionsVerdict(d: VerifyReport['detections']): string {

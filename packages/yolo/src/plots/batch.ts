@@ -75,8 +75,39 @@ export async function plotImages(
   const rows = Math.max(1, Math.ceil(n / ns));
   const W = ns * w;
   const H = rows * h;
+  const mosaic = tileImages(images, n, ns, h, w, H);
+  const scale = Math.min(1, maxSize / Math.max(W, H));
+  const ow = Math.max(1, Math.round(W * scale));
+  const oh = Math.max(1, Math.round(H * scale));
+  const base = await sharp(mosaic, { raw: { width: W, height: H, channels: 3 } })
+    .resize(ow, oh, { kernel: 'linear', fit: 'fill' })
+    .raw()
+    .toBuffer();
 
-  // HWC mosaic at full resolution, white where there is no image
+  // overlay: tile borders, file names, boxes and labels, in output pixels
+  const tw = w * scale;
+  const th = h * scale;
+  const fs = Math.max(11, Math.round((tw + th) * 0.02));
+  const style: TileStyle = { scale, fs, lw: Math.max(1, Math.round(fs / 9)), confThres };
+  const svg: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const tx = (i % ns) * tw;
+    const ty = Math.floor(i / ns) * th;
+    // nested <svg> clips everything to its tile
+    svg.push(`<svg x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}">${tileSvg(targets[i], paths[i], names, style)}</svg>`);
+    svg.push(`<rect x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}" fill="none" stroke="#ffffff" stroke-width="2"/>`);
+  }
+  const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${ow}" height="${oh}" font-family="${FONT}">${svg.join('')}</svg>`;
+  const img = sharp(base, { raw: { width: ow, height: oh, channels: 3 } }).composite([{ input: Buffer.from(overlay), top: 0, left: 0 }]);
+  await saveImage(img, outJpg);
+}
+
+/**
+ * The first n CHW images (h × w each) laid out row by row, ns per row, as one HWC mosaic of ns·w × H
+ * pixels at full resolution; white where there is no image.
+ */
+function tileImages(images: Uint8Array, n: number, ns: number, h: number, w: number, H: number): Uint8Array {
+  const W = ns * w;
   const mosaic = new Uint8Array(W * H * 3).fill(255);
   const plane = h * w;
   for (let i = 0; i < n; i++) {
@@ -93,48 +124,40 @@ export async function plotImages(
       }
     }
   }
-  const scale = Math.min(1, maxSize / Math.max(W, H));
-  const ow = Math.max(1, Math.round(W * scale));
-  const oh = Math.max(1, Math.round(H * scale));
-  const base = await sharp(mosaic, { raw: { width: W, height: H, channels: 3 } })
-    .resize(ow, oh, { kernel: 'linear', fit: 'fill' })
-    .raw()
-    .toBuffer();
+  return mosaic;
+}
 
-  // overlay: tile borders, file names, boxes and labels, in output pixels
-  const tw = w * scale;
-  const th = h * scale;
-  const fs = Math.max(11, Math.round((tw + th) * 0.02));
-  const lw = Math.max(1, Math.round(fs / 9));
-  const svg: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const tx = (i % ns) * tw;
-    const ty = Math.floor(i / ns) * th;
-    const tile: string[] = [];
-    const t = targets[i];
-    const k = t ? t.cls.length : 0;
-    for (let j = 0; j < k; j++) {
-      const conf = t.conf ? t.conf[j] : undefined;
-      if (conf !== undefined && !(conf >= confThres)) continue;
-      const c = Math.trunc(t.cls[j]);
-      const [x1, y1, x2, y2] = [0, 1, 2, 3].map((q) => t.boxes[j * 4 + q] * scale);
-      const color = classColor(c);
-      tile.push(`<rect x="${num(x1)}" y="${num(y1)}" width="${num(x2 - x1)}" height="${num(y2 - y1)}" fill="none" stroke="${color}" stroke-width="${lw}"/>`);
-      const label = `${names[c] ?? c}${conf !== undefined ? ` ${conf.toFixed(1)}` : ''}`;
-      const lh = fs + 4;
-      const ly = y1 - lh >= 0 ? y1 - lh : y1; // above the box when it fits in the tile
-      tile.push(`<rect x="${num(x1 - lw / 2)}" y="${num(ly)}" width="${num(textWidth(label, fs) + 6)}" height="${num(lh)}" fill="${color}"/>`);
-      tile.push(`<text x="${num(x1 + 2)}" y="${num(ly + fs * 0.92)}" font-size="${fs}" fill="#ffffff">${esc(label)}</text>`);
-    }
-    if (paths[i]) {
-      const name = basename(paths[i]).slice(0, 40);
-      tile.push(`<text x="5" y="${num(fs + 3)}" font-size="${fs}" fill="#dcdcdc" stroke="#000000" stroke-width="${num(fs / 6)}" paint-order="stroke" stroke-linejoin="round">${esc(name)}</text>`);
-    }
-    // nested <svg> clips everything to its tile
-    svg.push(`<svg x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}">${tile.join('')}</svg>`);
-    svg.push(`<rect x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}" fill="none" stroke="#ffffff" stroke-width="2"/>`);
+/** How tiles are drawn: mosaic → output scale, font size, line width (output pixels), and the confidence threshold. */
+interface TileStyle {
+  scale: number;
+  fs: number;
+  lw: number;
+  confThres: number;
+}
+
+/**
+ * The SVG content of one tile, in the tile's output pixels: its boxes with class-coloured labels
+ * (predictions under the threshold left out; their labels show the confidence) and the file name on top.
+ */
+function tileSvg(t: ImageBoxes | undefined, path: string | undefined, names: string[], style: TileStyle): string {
+  const { scale, fs, lw, confThres } = style;
+  const tile: string[] = [];
+  for (let j = 0; t && j < t.cls.length; j++) {
+    const conf = t.conf ? t.conf[j] : undefined;
+    if (conf !== undefined && !(conf >= confThres)) continue;
+    const c = Math.trunc(t.cls[j]);
+    const [x1, y1, x2, y2] = [0, 1, 2, 3].map((q) => t.boxes[j * 4 + q] * scale);
+    const color = classColor(c);
+    tile.push(`<rect x="${num(x1)}" y="${num(y1)}" width="${num(x2 - x1)}" height="${num(y2 - y1)}" fill="none" stroke="${color}" stroke-width="${lw}"/>`);
+    const label = `${names[c] ?? c}${conf !== undefined ? ` ${conf.toFixed(1)}` : ''}`;
+    const lh = fs + 4;
+    const ly = y1 - lh >= 0 ? y1 - lh : y1; // above the box when it fits in the tile
+    tile.push(`<rect x="${num(x1 - lw / 2)}" y="${num(ly)}" width="${num(textWidth(label, fs) + 6)}" height="${num(lh)}" fill="${color}"/>`);
+    tile.push(`<text x="${num(x1 + 2)}" y="${num(ly + fs * 0.92)}" font-size="${fs}" fill="#ffffff">${esc(label)}</text>`);
   }
-  const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${ow}" height="${oh}" font-family="${FONT}">${svg.join('')}</svg>`;
-  const img = sharp(base, { raw: { width: ow, height: oh, channels: 3 } }).composite([{ input: Buffer.from(overlay), top: 0, left: 0 }]);
-  await saveImage(img, outJpg);
+  if (path) {
+    const name = basename(path).slice(0, 40);
+    tile.push(`<text x="5" y="${num(fs + 3)}" font-size="${fs}" fill="#dcdcdc" stroke="#000000" stroke-width="${num(fs / 6)}" paint-order="stroke" stroke-linejoin="round">${esc(name)}</text>`);
+  }
+  return tile.join('');
 }

@@ -90,11 +90,42 @@ export function resizeImage(img: RawImage, width: number, height: number, interp
 export function resizeLinear(img: RawImage, width: number, height: number): RawImage {
   const sw = img.width;
   const sh = img.height;
-  const src = img.data;
   const scaleX = 1 / (width / sw);
   const scaleY = 1 / (height / sh);
+  const getRow = horizontalRows(img, width, linearColumns(sw, width, scaleX));
+  const rows = linearRows(sh, height, scaleY);
+  const W = width * 3;
+  const out = new Uint8Array(width * height * 3);
+  for (let dy = 0; dy < height; dy++) {
+    const b0 = rows.b0[dy];
+    const b1 = rows.b1[dy];
+    const r0 = rows.r0[dy];
+    const r1 = rows.r1[dy];
+    const H0 = getRow(r0, r1);
+    const H1 = getRow(r1, r0);
+    const o = dy * W;
+    for (let x = 0; x < W; x++) {
+      const v = ((((H0[x] >> 4) * b0) >> 16) + (((H1[x] >> 4) * b1) >> 16) + 2) >> 2;
+      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { data: out, width, height };
+}
 
-  // column table
+/**
+ * INTER_LINEAR's column table for `width` output columns from `sw` source columns: per output column
+ * the HWC offset of its left source pixel and the two 11-bit weights; columns from `xmax` on read only
+ * the last source column (one tap).
+ */
+interface LinearColumns {
+  xofs: Int32Array;
+  xa0: Int32Array;
+  xa1: Int32Array;
+  xmax: number;
+}
+
+/** The column table (see LinearColumns); columns left of the source clamp to column 0 with weight 0 on the right tap. */
+function linearColumns(sw: number, width: number, scaleX: number): LinearColumns {
   const xofs = new Int32Array(width);
   const xa0 = new Int32Array(width);
   const xa1 = new Int32Array(width);
@@ -116,9 +147,46 @@ export function resizeLinear(img: RawImage, width: number, height: number): RawI
     xa0[dx] = satShort(roundHalfEven(f32(1 - fx) * 2048));
     xa1[dx] = satShort(roundHalfEven(fx * 2048));
   }
+  return { xofs, xa0, xa1, xmax };
+}
 
+/** INTER_LINEAR's row table: per output row the two source rows (clamped into the image) and their 11-bit weights. */
+interface LinearRows {
+  r0: Int32Array;
+  r1: Int32Array;
+  b0: Int32Array;
+  b1: Int32Array;
+}
+
+/** The row table (see LinearRows); unlike columns, the weights keep their fraction at the borders. */
+function linearRows(sh: number, height: number, scaleY: number): LinearRows {
+  const r0 = new Int32Array(height);
+  const r1 = new Int32Array(height);
+  const b0 = new Int32Array(height);
+  const b1 = new Int32Array(height);
+  for (let dy = 0; dy < height; dy++) {
+    let fy = f32((dy + 0.5) * scaleY - 0.5);
+    const sy = Math.floor(fy);
+    fy = f32(fy - sy);
+    b0[dy] = satShort(roundHalfEven(f32(1 - fy) * 2048));
+    b1[dy] = satShort(roundHalfEven(fy * 2048));
+    r0[dy] = sy < 0 ? 0 : sy >= sh ? sh - 1 : sy;
+    r1[dy] = sy + 1 < 0 ? 0 : sy + 1 >= sh ? sh - 1 : sy + 1;
+  }
+  return { r0, r1, b0, b1 };
+}
+
+/**
+ * The horizontal pass with a two-row cache: the returned function gives source row `sy` resized to
+ * `width` columns (exact integers, weights × 2048), computing it into the buffer that does not hold
+ * row `other` unless one of the two buffers already holds `sy`. A returned buffer is overwritten by
+ * later calls.
+ */
+function horizontalRows(img: RawImage, width: number, cols: LinearColumns): (sy: number, other: number) => Int32Array {
+  const { xofs, xa0, xa1, xmax } = cols;
+  const sw = img.width;
+  const src = img.data;
   const W = width * 3;
-
   const bufA = new Int32Array(W);
   const bufB = new Int32Array(W);
   let rowA = -1;
@@ -142,7 +210,7 @@ export function resizeLinear(img: RawImage, width: number, height: number): RawI
       out[o + 2] = src[s + 2] * 2048;
     }
   };
-  const getRow = (sy: number, other: number): Int32Array => {
+  return (sy: number, other: number): Int32Array => {
     if (rowA === sy) return bufA;
     if (rowB === sy) return bufB;
     // overwrite the buffer not holding `other`
@@ -155,25 +223,6 @@ export function resizeLinear(img: RawImage, width: number, height: number): RawI
     rowB = sy;
     return bufB;
   };
-
-  const out = new Uint8Array(width * height * 3);
-  for (let dy = 0; dy < height; dy++) {
-    let fy = f32((dy + 0.5) * scaleY - 0.5);
-    const sy = Math.floor(fy);
-    fy = f32(fy - sy);
-    const b0 = satShort(roundHalfEven(f32(1 - fy) * 2048));
-    const b1 = satShort(roundHalfEven(fy * 2048));
-    const r0 = sy < 0 ? 0 : sy >= sh ? sh - 1 : sy;
-    const r1 = sy + 1 < 0 ? 0 : sy + 1 >= sh ? sh - 1 : sy + 1;
-    const H0 = getRow(r0, r1);
-    const H1 = getRow(r1, r0);
-    const o = dy * W;
-    for (let x = 0; x < W; x++) {
-      const v = ((((H0[x] >> 4) * b0) >> 16) + (((H1[x] >> 4) * b1) >> 16) + 2) >> 2;
-      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  return { data: out, width, height };
 }
 
 /** cv2 INTER_NEAREST. */
