@@ -1,7 +1,7 @@
 // Layers of packages/yolo/src, lowest first (ARCHITECTURE.md). A module may import its own folder and
 // folders of lower layers only: no upward import, hence no cycle between folders. `make test` checks it.
 const LAYERS = [
-  ['util'], // Python-compatible numbers, colours, files shipped with the package, CSV tables
+  ['util'], // Python-compatible numbers, colours, files shipped with the package, CSV tables, run folders
   ['portable'], // pre/post-processing without Node or libtorch (also bundled for the browser)
   ['onnx', 'boxes'], // ONNX protobuf and file metadata; box maths and NMS on tensors
   ['metrics', 'models', 'data', 'distributed'],

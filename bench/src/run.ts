@@ -7,6 +7,7 @@ import { benchTrainStep } from './train.js';
 import { benchLoader } from './loader.js';
 import { benchVal } from './val.js';
 import { benchOnnx } from './onnx.js';
+import { benchServe } from './serve.js';
 
 const [name = 'tensor', ...args] = process.argv.slice(2);
 const threads = args.length ? args.map(Number) : [1, getNumThreads()].filter((v, i, a) => a.indexOf(v) === i);
@@ -18,6 +19,7 @@ const benches: Record<string, () => void | Promise<void>> = {
   train: () => benchTrainStep(threads, (process.env.BENCH_MODELS ?? 'yolov5n,yolov5s').split(','), (process.env.BENCH_SIZES ?? '320,640').split(',').map(Number)),
   val: () => benchVal(),
   onnx: () => benchOnnx(threads, (process.env.BENCH_MODELS ?? 'yolov5n,yolov5s').split(','), (process.env.BENCH_SIZES ?? '320,640').split(',').map(Number)),
+  serve: () => benchServe(Number(process.env.BENCH_IMAGES) || 200, Number(process.env.BENCH_FLOOD) || 10_000),
   loader: () => benchLoader(args.length ? args.map(Number) : [0, 1, 2]),
   'memory-child': () => memoryChild(Number(args[0]) || 2000),
 };

@@ -23,8 +23,11 @@ export { mixup, blendImages, randomBeta, randomGamma, randomNormal } from './dat
 export { xywhn2xyxyRows, xyxy2xywhnRows, clipBoxRows, concatRows } from './data/augment/labels.js';
 export { checkAnchors, kmeanAnchors, anchorMetric, labelSizes, type CheckAnchorsOptions, type CheckAnchorsResult, type KmeanAnchorsOptions } from './engine/autoanchor.js';
 export { Detector, type Detection, type DetectOptions, type DetectResult } from './detect/detector.js';
+export { loadPredictor, type Predictor, type LoadPredictorOptions } from './detect/predictor.js';
+export { runDetect, type RunDetectOptions, type RunDetectResult, type DetectedItem } from './detect/run.js';
 export { train, trainDefaults, type TrainOptions, type TrainResult } from './engine/trainer.js';
 export { validate, type ValOptions, type ValResult } from './engine/validator.js';
+export { runVal, checkValTask, isValTask, VAL_TASKS, type RunValOptions, type RunValResult, type ValMetrics, type ValClassMetrics, type ValTask } from './engine/val/run.js';
 export { smartOptimizer, splitParams, type OptimizerName } from './engine/optimizer.js';
 export { ModelEMA, cloneModel } from './engine/ema.js';
 export { createDataset, rectBatchShapes, type Dataset, type DatasetOptions } from './data/dataset.js';
@@ -40,6 +43,7 @@ export { exportOnnx, exportOnnxDetailed, checkOnnx, formatCheck, verifyOnnx, for
 export { OnnxModel, isOnnxFile, onnxThreads, type OnnxModelOptions } from './detect/onnx-model.js';
 export { onnxInfo, type OnnxInfo, type OnnxIo } from './onnx/info.js';
 export { exportWeb, bundlePage, ortWebFiles, type WebExportOptions, type WebExportResult } from './export/web.js';
+export { runExport, isExportFormat, EXPORT_FORMATS, type RunExportOptions, type RunExportResult, type ExportFormat, type OnnxExportSummary, type WtsExportSummary } from './export/run.js';
 export { toRgb, letterboxInput, greedyNms, nonMaxSuppressionRows, scaleBoxRows, toDetections, parseNames, parseStride, parsePythonLiteral, MAX_WH, MAX_NMS, type Pixels, type LetterboxedInput, type DetectionRows, type LetterboxInputOptions, type NmsOptions as PortableNmsOptions } from './portable/index.js';
 export { readImage } from './detect/image.js';
 export { evolve, evolveBaseHyp, evolveDir, MUTATION_META, mutate, constrainHyp, selectParent, parsePopulation, formatPopulation, withFileLock, type EvolveOptions, type EvolveResult, type EvolveTrainFn, type Population, type ParentSelection } from './evolve/index.js';
@@ -51,3 +55,4 @@ export { launch, freePort, type LaunchOptions, type LaunchResult } from './distr
 export { VID_FORMATS, isVideo, probeVideo, readFrames, type VideoInfo, type VideoFrame } from './detect/video.js';
 export { cropBox, saveOneBox, type CropOptions } from './detect/crop.js';
 export { annotate, annotateRaw, classColor, type AnnotateOptions } from './detect/annotate.js';
+export { serve, onShutdownSignals, type ServeOptions, type ServeHandle, type ServeSummary, type LogOptions as ServeLogOptions, type DetectResponse, type ModelInfo, type ShutdownOptions } from './serve/index.js';

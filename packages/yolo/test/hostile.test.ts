@@ -280,6 +280,12 @@ test("data.yaml without names warns as yolov5 does (and still gives class0, clas
   assert.deepEqual(quiet, []);
 });
 
+test('val --single-cls scores every prediction as class 0 (it failed: in-place update of an inference tensor)', async () => {
+  const r = await run(['val', '--data', data, '--weights', weights, '--single-cls', '--imgsz', String(IMG), '--workers', '0', '--noplots', '--project', join(dir, 'runs'), '--name', 'single', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(lastJson(r).images, 4);
+});
+
 test('info --img 320 (and --imgsz 320) set the GFLOPs image size (--img was ignored)', async () => {
   const [img, imgsz, dflt] = await Promise.all([
     run(['info', '--cfg', 'yolov5n.yaml', '--img', '320', '--json']),

@@ -21,7 +21,7 @@ const ADVICE: Record<string, string> = {
 };
 
 function isSystemError(e: unknown): e is SystemError {
-  return e instanceof Error && typeof (e as Partial<SystemError>).code === 'string';
+  return e instanceof Error && 'code' in e && typeof e.code === 'string';
 }
 
 /** The message of an error for the user; system errors get what happened and what to do. */

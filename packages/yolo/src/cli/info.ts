@@ -3,7 +3,11 @@ import { buildModel } from '../models/factory.js';
 import { formatSummary } from '../models/info.js';
 import { inspectWeights } from '../models/inspect.js';
 import { basename } from 'node:path';
+import { Command } from '@commander-js/extra-typings';
+import type { Command as CommanderCommand } from 'commander';
+import { asCommand } from './command.js';
 import { emitJson } from './output.js';
+import { imgSize, positiveInt } from './parse.js';
 
 export interface InfoOptions {
   cfg?: string;
@@ -12,6 +16,18 @@ export interface InfoOptions {
   /** image size for GFLOPs (--imgsz, --img) */
   imgsz: number;
   json?: boolean;
+}
+
+export function infoCommand(): CommanderCommand {
+  const cmd = new Command('info')
+    .description('model summary from a config (layers, parameters, GFLOPs), or what a weights file holds')
+    .option('--cfg <yaml>', 'model config: a shipped name (yolov5s.yaml) or a path')
+    .option('--weights <file>', 'weights file (.pt, .safetensors, tsyolo checkpoint)')
+    .option('--nc <n>', 'number of classes (overrides the config)', positiveInt)
+    .option('--img, --imgsz <px>', 'image size for GFLOPs', imgSize, 640)
+    .option('--json', 'print a JSON summary as the last line')
+    .action((o) => runInfo(o));
+  return asCommand(cmd);
 }
 
 function mb(bytes: number): string {

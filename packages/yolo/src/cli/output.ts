@@ -3,6 +3,7 @@ export interface OutputOptions {
   json?: boolean;
 }
 
-export function emitJson(summary: Record<string, unknown>): void {
+/** One JSON line on stdout (any JSON-serializable object: a summary, one image's detections, ...). */
+export function emitJson(summary: object): void {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

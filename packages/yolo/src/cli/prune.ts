@@ -1,10 +1,12 @@
 // tsyolo prune: L1-unstructured pruning of every convolution (yolov5's torch_utils.prune), saved as a
 // tsyolo checkpoint.
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
+import type { Command as CommanderCommand } from 'commander';
 import { basename, dirname, extname, join } from 'node:path';
 import { loadModel } from '../models/weights.js';
 import { saveCheckpoint } from '../models/checkpoint.js';
 import { prune } from '../models/prune.js';
+import { asCommand } from './command.js';
 import { emitJson } from './output.js';
 import { floatIn } from './parse.js';
 
@@ -14,15 +16,15 @@ export function prunedPath(weights: string): string {
   return join(dirname(weights), `${basename(weights, ext)}-pruned.safetensors`);
 }
 
-export function pruneCommand(): Command {
-  return new Command('prune')
+export function pruneCommand(): CommanderCommand {
+  const cmd = new Command('prune')
     .description('zero the smallest convolution weights (L1 unstructured, per layer) and save a tsyolo checkpoint')
     .requiredOption('--weights <file>', 'model weights')
     .option('--amount <fraction>', 'fraction of each convolution weight to zero', floatIn(0, 1), 0.3)
     .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
     .option('--out <file>', 'output checkpoint (default: <weights>-pruned.safetensors)')
     .option('--json', 'print a JSON summary as the last line')
-    .action((o: { weights: string; amount: number; cfg?: string; out?: string; json?: boolean }) => {
+    .action((o) => {
       const model = loadModel(o.weights, { cfg: o.cfg });
       try {
         const r = prune(model, o.amount);
@@ -36,4 +38,5 @@ export function pruneCommand(): Command {
         model.dispose();
       }
     });
+  return asCommand(cmd);
 }

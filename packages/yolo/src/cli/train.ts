@@ -1,20 +1,23 @@
 // tsyolo train: yolov5 train.py's flags.
-import { Command, Option } from 'commander';
-import { latestRun, train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
+import { Command, Option } from '@commander-js/extra-typings';
+import type { Command as CommanderCommand } from 'commander';
+import { DEFAULT_HYP, latestRun, train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
 import { launch } from '../distributed/launch.js';
 import { distEnv } from '../distributed/ddp.js';
 import { evolve } from '../evolve/evolve.js';
+import { asCommand } from './command.js';
 import { emitJson } from './output.js';
 import { batchSizeOrAuto, floatIn, imgSize, intIn, intList, intsDefault, nonNegativeInt, port, positiveInt, seed } from './parse.js';
 
-export function trainCommand(): Command {
+/** train's flags; the action receives them typed (TrainFlags). */
+function declareTrain() {
   const d = trainDefaults;
   return new Command('train')
     .description('train a detector (yolov5 train.py)')
     .option('--weights <path>', 'initial weights (transfer learning)', d.weights)
     .option('--cfg <yaml>', 'model config, e.g. yolov5s.yaml', d.cfg)
     .option('--data <yaml>', 'dataset data.yaml')
-    .option('--hyp <yaml>', 'hyperparameters', d.hyp as string)
+    .option('--hyp <yaml>', 'hyperparameters', DEFAULT_HYP)
     .option('--epochs <n>', 'total training epochs', positiveInt, d.epochs)
     .option('--batch-size <n>', 'total batch size (-1: AutoBatch)', batchSizeOrAuto, d.batchSize)
     .option('--imgsz, --img <px>', 'train/val image size', imgSize, d.imgsz)
@@ -52,73 +55,86 @@ export function trainCommand(): Command {
     .option('--evolve [generations]', 'evolve hyperparameters for n generations (default 300)', positiveInt)
     .option('--evolve-population <dir>', 'where evolve.csv lives (default project/name; share it between workers)')
     .option('--quiet', 'no progress bars')
-    .option('--json', 'print a JSON summary as the last line')
-    .action(async (o: Record<string, unknown>) => {
-      if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
-      const nproc = (o.nprocPerNode as number | undefined) ?? 1;
-      const batchSize = autoBatch(o.batchSize as number, nproc > 1 || (o.nnodes as number) > 1 || !!distEnv(), !!o.resume);
-      if ((nproc > 1 || (o.nnodes as number) > 1) && !distEnv()) {
-        // the launcher: start the workers with this command line minus the launcher's flags
-        const argv = workerArgv(process.argv.slice(1));
-        if (o.resume === true) argv.push('--resume', latestRun(o.project as string));
-        const r = await launch({ nproc, nnodes: o.nnodes as number, nodeRank: o.nodeRank as number, masterAddr: o.masterAddr as string | undefined, masterPort: o.masterPort as number | undefined, argv });
-        process.exitCode = r.code;
-        return;
-      }
-      if (o.cache === 'disk') console.log('--cache disk: images are cached in RAM instead');
-      const opts: Partial<TrainOptions> = {
-        weights: o.weights as string,
-        cfg: (o.cfg as string) || (o.weights ? '' : 'yolov5s.yaml'),
-        data: o.data as string,
-        hyp: o.hyp as string,
-        epochs: o.epochs as number,
-        batchSize,
-        imgsz: (o.imgSize as number | undefined) ?? (o.img as number | undefined) ?? (o.imgsz as number),
-        rect: !!o.rect,
-        resume: (o.resume as boolean | string | undefined) ?? false,
-        nosave: !!o.nosave,
-        noval: !!o.noval,
-        noautoanchor: !!o.noautoanchor,
-        noplots: !!o.noplots,
-        cache: o.cache ? 'ram' : null,
-        imageWeights: !!o.imageWeights,
-        device: o.device as string,
-        multiScale: !!o.multiScale,
-        singleCls: !!o.singleCls,
-        optimizer: o.optimizer as TrainOptions['optimizer'],
-        workers: o.workers as number,
-        project: o.project as string,
-        name: o.name as string,
-        existOk: !!o.existOk,
-        cosLr: !!o.cosLr,
-        labelSmoothing: o.labelSmoothing as number,
-        patience: o.patience as number,
-        freeze: o.freeze as number[],
-        unfreezeAt: o.unfreezeAt as number,
-        savePeriod: o.savePeriod as number,
-        seed: o.seed as number,
-        syncBn: !!o.syncBn,
-        verbose: !o.quiet,
-      };
-      if (o.evolve !== undefined) {
-        const r = await evolve(opts, { generations: o.evolve === true ? 300 : (o.evolve as number), dir: o.evolvePopulation as string | undefined });
-        if (o.json) emitJson({ command: 'train', evolve: r });
-        return;
-      }
-      if (o.resume) {
-        // on resume only the epochs (to extend) and workers are taken from the command line
-        const explicit = (k: string): boolean => process.argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
-        for (const k of Object.keys(opts) as (keyof TrainOptions)[]) if (k !== 'resume' && k !== 'verbose') delete opts[k];
-        if (explicit('epochs')) opts.epochs = o.epochs as number;
-        if (explicit('workers')) opts.workers = o.workers as number;
-      }
-      const r = await train(opts);
-      const isMain = (distEnv()?.rank ?? 0) === 0;
-      if (o.json && isMain) emitJson({ command: 'train', ...r });
-      // interrupted: 130 as shells expect after Ctrl-C; a NaN/inf loss is an error
-      if (r.stoppedBy === 'signal') process.exitCode = 130;
-      if (r.stoppedBy === 'nan') process.exitCode = 1;
-    });
+    .option('--json', 'print a JSON summary as the last line');
+}
+
+/** train's options as parsed: every flag under its camelCase name, typed from its declaration. */
+type TrainFlags = ReturnType<ReturnType<typeof declareTrain>['opts']>;
+
+export function trainCommand(): CommanderCommand {
+  return asCommand(declareTrain().action(trainAction));
+}
+
+async function trainAction(o: TrainFlags): Promise<void> {
+  if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
+  const nproc = o.nprocPerNode ?? 1;
+  const batchSize = autoBatch(o.batchSize, nproc > 1 || o.nnodes > 1 || !!distEnv(), !!o.resume);
+  if ((nproc > 1 || o.nnodes > 1) && !distEnv()) {
+    // the launcher: start the workers with this command line minus the launcher's flags
+    const argv = workerArgv(process.argv.slice(1));
+    if (o.resume === true) argv.push('--resume', latestRun(o.project));
+    const r = await launch({ nproc, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort, argv });
+    process.exitCode = r.code;
+    return;
+  }
+  if (o.cache === 'disk') console.log('--cache disk: images are cached in RAM instead');
+  let opts = trainOptions(o, batchSize);
+  if (o.evolve !== undefined) {
+    const r = await evolve(opts, { generations: o.evolve === true ? 300 : o.evolve, dir: o.evolvePopulation });
+    if (o.json) emitJson({ command: 'train', evolve: r });
+    return;
+  }
+  if (o.resume) {
+    // on resume only the epochs (to extend) and workers are taken from the command line
+    const explicit = (k: string): boolean => process.argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`));
+    opts = { resume: opts.resume, verbose: opts.verbose };
+    if (explicit('epochs')) opts.epochs = o.epochs;
+    if (explicit('workers')) opts.workers = o.workers;
+  }
+  const r = await train(opts);
+  const isMain = (distEnv()?.rank ?? 0) === 0;
+  if (o.json && isMain) emitJson({ command: 'train', ...r });
+  // interrupted: 130 as shells expect after Ctrl-C; a NaN/inf loss is an error
+  if (r.stoppedBy === 'signal') process.exitCode = 130;
+  if (r.stoppedBy === 'nan') process.exitCode = 1;
+}
+
+/** The flags as train() takes them (--img-size, --img and --imgsz are one size: the hidden --img-size first). */
+function trainOptions(o: TrainFlags, batchSize: number): Partial<TrainOptions> {
+  return {
+    weights: o.weights,
+    cfg: o.cfg || (o.weights ? '' : 'yolov5s.yaml'),
+    data: o.data,
+    hyp: o.hyp,
+    epochs: o.epochs,
+    batchSize,
+    imgsz: o.imgSize ?? o.img,
+    rect: !!o.rect,
+    resume: o.resume ?? false,
+    nosave: !!o.nosave,
+    noval: !!o.noval,
+    noautoanchor: !!o.noautoanchor,
+    noplots: !!o.noplots,
+    cache: o.cache ? 'ram' : null,
+    imageWeights: !!o.imageWeights,
+    device: o.device,
+    multiScale: !!o.multiScale,
+    singleCls: !!o.singleCls,
+    optimizer: o.optimizer,
+    workers: o.workers,
+    project: o.project,
+    name: o.name,
+    existOk: !!o.existOk,
+    cosLr: !!o.cosLr,
+    labelSmoothing: o.labelSmoothing,
+    patience: o.patience,
+    freeze: o.freeze,
+    unfreezeAt: o.unfreezeAt,
+    savePeriod: o.savePeriod,
+    seed: o.seed,
+    syncBn: !!o.syncBn,
+    verbose: !o.quiet,
+  };
 }
 
 /** AutoBatch sizes the batch to CUDA memory; on the CPU (tsyolo's device) yolov5 uses its default, 16. */

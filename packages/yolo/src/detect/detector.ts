@@ -4,14 +4,14 @@
 // An .onnx file runs on ONNX Runtime (CPU) with the plain-TypeScript pre/post-processing of
 // src/portable (the code the exported web page runs): letterbox, NMS and box scaling as here.
 import { inferenceMode, tidy, type Tensor } from '@tsyolo/torch';
-import { loadModel } from '../models/weights.js';
 import type { DetectionModel } from '../models/model.js';
 import { nonMaxSuppression } from '../boxes/nms.js';
 import { scaleBoxes } from '../boxes/convert.js';
 import { prepare, readImage } from './image.js';
 import { Ensemble } from './ensemble.js';
 import type { RawImage } from '../data/types.js';
-import { isOnnxFile, OnnxModel } from './onnx-model.js';
+import { OnnxModel } from './onnx-model.js';
+import { loadPredictor } from './predictor.js';
 import { letterboxInput } from '../portable/letterbox.js';
 import { nonMaxSuppressionRows } from '../portable/nms.js';
 import { toDetections } from '../portable/scale.js';
@@ -89,20 +89,7 @@ export class Detector {
 
   /** Weights files (.pt, .safetensors; several: an ensemble), or one .onnx file (run by ONNX Runtime). */
   static async load(weights: string | string[], opts: DetectOptions = {}): Promise<Detector> {
-    const list = Array.isArray(weights) ? weights : [weights];
-    const onnx = list.filter(isOnnxFile);
-    if (onnx.length) {
-      if (list.length > 1) throw new Error(`${onnx.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights on libtorch); pass one .onnx file alone`);
-      return new Detector(await OnnxModel.load(list[0], { threads: opts.threads }), opts);
-    }
-    const models: DetectionModel[] = [];
-    try {
-      for (const w of list) models.push(loadModel(w, { cfg: opts.cfg }));
-    } catch (e) {
-      for (const m of models) m.dispose();
-      throw e;
-    }
-    return new Detector(models, opts);
+    return new Detector(await loadPredictor(weights, opts), opts);
   }
 
   /** Decoded predictions (bs, N, 5+nc) of the ensemble for a prepared input (with augment: TTA per model). */

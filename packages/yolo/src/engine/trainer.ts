@@ -17,7 +17,7 @@ import { trainDefaults, type TrainOptions, type TrainResult } from './train/opti
 import { prepareModel } from './train/prepare-model.js';
 import { setUpRun } from './train/setup.js';
 
-export { trainDefaults, type TrainOptions, type TrainResult } from './train/options.js';
+export { DEFAULT_HYP, trainDefaults, type TrainOptions, type TrainResult } from './train/options.js';
 export { latestRun } from './train/run-folder.js';
 export { classWeights, imageWeights } from './train/image-weights.js';
 export { formatVal } from './train/end-of-epoch.js';

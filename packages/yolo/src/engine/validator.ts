@@ -175,7 +175,11 @@ function scoreImage(
   const npr = p.shape[0];
   if (nl) stats.tcls.push(Float32Array.from(labels!.index(':', 0).toArray()));
   if (npr === 0) return;
-  if (singleCls) p.index(':', 5).fill_(0);
+  if (singleCls) {
+    // the predictions come out of inference mode, where they cannot be changed in place: change a copy
+    p = p.clone();
+    p.index(':', 5).fill_(0);
+  }
   let corr = new Uint8Array(npr * 10);
   if (nl) {
     const predn = p.clone();

@@ -51,11 +51,14 @@ export interface TrainOptions {
 /** The options as the run folder keeps them (opt.yaml, checkpoints): everything but the callbacks. */
 export type SavedOptions = Omit<TrainOptions, 'log' | 'ddp'>;
 
+/** yolov5's default hyperparameters (training from scratch, small models). */
+export const DEFAULT_HYP = 'hyp.scratch-low.yaml';
+
 export const trainDefaults: TrainOptions = {
   weights: '',
   cfg: '',
   data: '',
-  hyp: 'hyp.scratch-low.yaml',
+  hyp: DEFAULT_HYP,
   epochs: 100,
   batchSize: 16,
   imgsz: 640,
