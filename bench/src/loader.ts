@@ -4,9 +4,18 @@ import { createDataset, DataLoader, loadDataConfig, loadHyp, synthesizeDataset }
 import { report } from './measure.js';
 
 export async function benchLoader(workers: number[], dir = 'tmp/bench-synth640'): Promise<void> {
-  if (!existsSync(`${dir}/data.yaml`)) await synthesizeDataset({ out: dir, train: 256, val: 16, img: 640, classes: 6, seed: 0 });
+  if (!existsSync(`${dir}/data.yaml`))
+    await synthesizeDataset({ out: dir, train: 256, val: 16, img: 640, classes: 6, seed: 0 });
   const data = loadDataConfig(`${dir}/data.yaml`);
-  const ds = await createDataset(data.train, { imgsz: 640, augment: true, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: 32, batchSize: 16, nc: data.nc });
+  const ds = await createDataset(data.train, {
+    imgsz: 640,
+    augment: true,
+    hyp: loadHyp('hyp.scratch-low.yaml'),
+    seed: 0,
+    stride: 32,
+    batchSize: 16,
+    nc: data.nc,
+  });
   for (const w of workers) {
     const dl = new DataLoader(ds.spec, { batchSize: 16, workers: w, shuffle: true, seed: 0 });
     let n = 0;
@@ -18,6 +27,15 @@ export async function benchLoader(workers: number[], dir = 'tmp/bench-synth640')
     }
     const s = (performance.now() - t0) / 1000;
     await dl.close();
-    report({ bench: 'loader', imgsz: 640, batch: 16, mosaic: true, workers: w, unit: 'images/s', value: +(n / s).toFixed(1), images: n });
+    report({
+      bench: 'loader',
+      imgsz: 640,
+      batch: 16,
+      mosaic: true,
+      workers: w,
+      unit: 'images/s',
+      value: +(n / s).toFixed(1),
+      images: n,
+    });
   }
 }

@@ -11,7 +11,16 @@ export function benchModels(threads: number[], names = ['yolov5n', 'yolov5s'], s
       for (const size of sizes) {
         const x = randn([1, 3, size, size]);
         const ms = timeMs(() => tidy(() => inferenceMode(() => model.forward(x))), 10, 3);
-        report({ bench: 'forward', model: name, imgsz: size, batch: 1, unit: 'ms', value: +ms.toFixed(2), threads: getNumThreads(), fused: true });
+        report({
+          bench: 'forward',
+          model: name,
+          imgsz: size,
+          batch: 1,
+          unit: 'ms',
+          value: +ms.toFixed(2),
+          threads: getNumThreads(),
+          fused: true,
+        });
         x.dispose();
       }
     }

@@ -1,13 +1,23 @@
 // Training throughput: full steps (forward, loss, backward, clip, SGD, EMA) on synthetic
 // batches, per model, size and thread count; and end to end through the loader.
-import { clipGradNorm_, fromTypedArray, getNumThreads, manualSeed, rand, setNumThreads, tidy, type Tensor } from '@tsyolo/torch';
+import {
+  clipGradNorm_,
+  fromTypedArray,
+  getNumThreads,
+  manualSeed,
+  rand,
+  setNumThreads,
+  type Tensor,
+  tidy,
+} from '@tsyolo/torch';
 import { buildModel, ComputeLoss, loadHyp, ModelEMA, smartOptimizer } from 'tsyolo';
 import { median, report } from './measure.js';
 
 /** Six fixed boxes per image, [image, class, x, y, w, h]. */
 function targets(bs: number): Tensor {
   const rows: number[] = [];
-  for (let i = 0; i < bs; i++) for (let k = 0; k < 6; k++) rows.push(i, k % 80, 0.1 + 0.13 * k, 0.2 + 0.1 * k, 0.05 + 0.04 * k, 0.06 + 0.05 * k);
+  for (let i = 0; i < bs; i++)
+    for (let k = 0; k < 6; k++) rows.push(i, k % 80, 0.1 + 0.13 * k, 0.2 + 0.1 * k, 0.05 + 0.04 * k, 0.06 + 0.05 * k);
   return fromTypedArray(Float32Array.from(rows), [bs * 6, 6]);
 }
 
@@ -40,7 +50,16 @@ export function benchTrainStep(threads: number[], names = ['yolov5n', 'yolov5s']
           if (i >= 1) times.push(performance.now() - t0);
         }
         const ms = median(times);
-        report({ bench: 'train_step', model: name, imgsz: size, batch: bs, threads: getNumThreads(), unit: 'ms/step', value: +ms.toFixed(1), images_per_s: +((bs * 1000) / ms).toFixed(2) });
+        report({
+          bench: 'train_step',
+          model: name,
+          imgsz: size,
+          batch: bs,
+          threads: getNumThreads(),
+          unit: 'ms/step',
+          value: +ms.toFixed(1),
+          images_per_s: +((bs * 1000) / ms).toFixed(2),
+        });
       }
       x.dispose();
       t.dispose();

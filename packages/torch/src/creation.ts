@@ -1,8 +1,9 @@
 // Tensor factories: from data, constants, ranges and random draws.
-import { native, type Handle } from './native.js';
+
+import type { DType } from './dtype.js';
+import { type Handle, native } from './native.js';
 import { opId } from './registry.js';
 import { Tensor } from './tensor.js';
-import type { DType } from './dtype.js';
 
 const O = {
   zeros: opId('zeros'),
@@ -68,7 +69,8 @@ export function tensor(data: Nested | ArrayBufferView, opts: TensorOptions = {})
   const shape = shapeOf(data);
   const flat = (Array.isArray(data) ? (data as unknown[]).flat(Infinity) : [data]) as (number | boolean)[];
   const n = shape.reduce((a, b) => a * b, 1);
-  if (flat.length !== n) throw new Error(`tensor(): ragged nested array (shape ${JSON.stringify(shape)}, ${flat.length} values)`);
+  if (flat.length !== n)
+    throw new Error(`tensor(): ragged nested array (shape ${JSON.stringify(shape)}, ${flat.length} values)`);
   const dtype = opts.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
   let t: Tensor;
   switch (dtype) {
@@ -76,7 +78,10 @@ export function tensor(data: Nested | ArrayBufferView, opts: TensorOptions = {})
       t = fromTypedArray(Float64Array.from(flat, Number), shape);
       break;
     case 'int64':
-      t = fromTypedArray(BigInt64Array.from(flat, (v) => BigInt(Math.trunc(Number(v)))), shape);
+      t = fromTypedArray(
+        BigInt64Array.from(flat, (v) => BigInt(Math.trunc(Number(v)))),
+        shape,
+      );
       break;
     case 'int32':
       t = fromTypedArray(Int32Array.from(flat, Number), shape);
@@ -85,7 +90,11 @@ export function tensor(data: Nested | ArrayBufferView, opts: TensorOptions = {})
       t = fromTypedArray(Uint8Array.from(flat, Number), shape);
       break;
     case 'bool':
-      t = fromTypedArray(Uint8Array.from(flat, (v) => (v ? 1 : 0)), shape, 'bool');
+      t = fromTypedArray(
+        Uint8Array.from(flat, (v) => (v ? 1 : 0)),
+        shape,
+        'bool',
+      );
       break;
     default: {
       const f = fromTypedArray(Float32Array.from(flat, Number), shape);
@@ -125,7 +134,9 @@ export function empty(shape: readonly number[], opts: TensorOptions = {}): Tenso
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
   const ints = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
-  return new Tensor(native.call(O.arange, start, end, step, opts.dtype ?? (ints ? 'int64' : 'float32'), null, dev(opts)) as Handle);
+  return new Tensor(
+    native.call(O.arange, start, end, step, opts.dtype ?? (ints ? 'int64' : 'float32'), null, dev(opts)) as Handle,
+  );
 }
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   return new Tensor(native.call(O.linspace, start, end, steps, opts.dtype ?? 'float32', null, dev(opts)) as Handle);
@@ -176,17 +187,35 @@ export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return t;
 }
 export function cat(ts: readonly Tensor[], dim = 0): Tensor {
-  return new Tensor(native.call(O.cat, ts.map((t) => t._h), dim) as Handle);
+  return new Tensor(
+    native.call(
+      O.cat,
+      ts.map((t) => t._h),
+      dim,
+    ) as Handle,
+  );
 }
 export function stack(ts: readonly Tensor[], dim = 0): Tensor {
-  return new Tensor(native.call(O.stack, ts.map((t) => t._h), dim) as Handle);
+  return new Tensor(
+    native.call(
+      O.stack,
+      ts.map((t) => t._h),
+      dim,
+    ) as Handle,
+  );
 }
 /** cond ? a : b, elementwise with broadcasting. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   return new Tensor(native.call(O.where, cond._h, a._h, b._h) as Handle);
 }
 export function meshgrid(ts: readonly Tensor[], indexing: 'ij' | 'xy' = 'ij'): Tensor[] {
-  return (native.call(O.meshgrid, ts.map((t) => t._h), indexing) as Handle[]).map((h) => new Tensor(h));
+  return (
+    native.call(
+      O.meshgrid,
+      ts.map((t) => t._h),
+      indexing,
+    ) as Handle[]
+  ).map((h) => new Tensor(h));
 }
 /** A view of t's storage with the given shape, strides and offset. */
 export function asStrided(t: Tensor, shape: readonly number[], strides: readonly number[], offset = 0): Tensor {

@@ -2,10 +2,11 @@
 // runs without gradient recording; its outputs are recorded in the graph with a node whose
 // backward calls `backward` with the output gradients (null where none) and takes one gradient
 // (or null) per input. Tensors saved with ctx.save() live until the backward has run.
-import { native, type Handle } from './native.js';
-import { Tensor } from './tensor.js';
-import { keep, tidy } from './scope.js';
+
 import { noGrad } from './autograd.js';
+import { type Handle, native } from './native.js';
+import { keep, tidy } from './scope.js';
+import { Tensor } from './tensor.js';
 
 export class FunctionContext {
   saved: Tensor[] = [];
@@ -68,7 +69,12 @@ export function applyFunction(fn: CustomFunction, inputs: Tensor[]): Tensor[] {
   registry.set(id, { fn, ctx });
   let outs: Tensor[];
   try {
-    outs = native.applyFunction(id, inputs.map((t) => t._h)).map((h) => new Tensor(h as Handle));
+    outs = native
+      .applyFunction(
+        id,
+        inputs.map((t) => t._h),
+      )
+      .map((h) => new Tensor(h as Handle));
   } catch (err) {
     ctx.release();
     registry.delete(id);

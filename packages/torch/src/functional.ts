@@ -1,6 +1,6 @@
 // Neural-network functions (torch.nn.functional): convolution, normalisation,
 // pooling, resampling, padding and losses.
-import { native, type Handle } from './native.js';
+import { type Handle, native } from './native.js';
 import { opId } from './registry.js';
 import { Tensor } from './tensor.js';
 
@@ -39,7 +39,18 @@ export interface Conv2dOptions {
 }
 
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
-  return new Tensor(native.call(O.conv2d, x._h, weight._h, h(bias), o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1) as Handle);
+  return new Tensor(
+    native.call(
+      O.conv2d,
+      x._h,
+      weight._h,
+      h(bias),
+      o.stride ?? 1,
+      o.padding ?? 0,
+      o.dilation ?? 1,
+      o.groups ?? 1,
+    ) as Handle,
+  );
 }
 
 export function convTranspose2d(
@@ -49,7 +60,17 @@ export function convTranspose2d(
   o: Conv2dOptions & { outputPadding?: number | [number, number] } = {},
 ): Tensor {
   return new Tensor(
-    native.call(O.convTranspose2d, x._h, weight._h, h(bias), o.stride ?? 1, o.padding ?? 0, o.outputPadding ?? 0, o.groups ?? 1, o.dilation ?? 1) as Handle,
+    native.call(
+      O.convTranspose2d,
+      x._h,
+      weight._h,
+      h(bias),
+      o.stride ?? 1,
+      o.padding ?? 0,
+      o.outputPadding ?? 0,
+      o.groups ?? 1,
+      o.dilation ?? 1,
+    ) as Handle,
   );
 }
 
@@ -62,9 +83,25 @@ export interface BatchNormOptions {
 }
 
 /** Batch normalisation; in training mode the running stats are updated in place (unbiased variance). */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  o: BatchNormOptions = {},
+): Tensor {
   return new Tensor(
-    native.call(O.batchNorm, x._h, h(o.weight), h(o.bias), h(runningMean), h(runningVar), o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, true) as Handle,
+    native.call(
+      O.batchNorm,
+      x._h,
+      h(o.weight),
+      h(o.bias),
+      h(runningMean),
+      h(runningVar),
+      o.training ?? false,
+      o.momentum ?? 0.1,
+      o.eps ?? 1e-5,
+      true,
+    ) as Handle,
   );
 }
 
@@ -76,11 +113,23 @@ export interface Pool2dOptions {
 }
 
 export function maxPool2d(x: Tensor, kernelSize: number | [number, number], o: Pool2dOptions = {}): Tensor {
-  return new Tensor(native.call(O.maxPool2d, x._h, kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false) as Handle);
+  return new Tensor(
+    native.call(
+      O.maxPool2d,
+      x._h,
+      kernelSize,
+      o.stride ?? kernelSize,
+      o.padding ?? 0,
+      o.dilation ?? 1,
+      o.ceilMode ?? false,
+    ) as Handle,
+  );
 }
 
 export function avgPool2d(x: Tensor, kernelSize: number | [number, number], o: Pool2dOptions = {}): Tensor {
-  return new Tensor(native.call(O.avgPool2d, x._h, kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false) as Handle);
+  return new Tensor(
+    native.call(O.avgPool2d, x._h, kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false) as Handle,
+  );
 }
 
 export function adaptiveAvgPool2d(x: Tensor, size: number | [number, number]): Tensor {
@@ -96,17 +145,29 @@ export interface InterpolateOptions {
 
 /** Resizes NCHW by size or scale factor (nearest or bilinear), like F.interpolate. */
 export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
-  const scales = o.scaleFactor === undefined ? null : typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
+  const scales =
+    o.scaleFactor === undefined
+      ? null
+      : typeof o.scaleFactor === 'number'
+        ? [o.scaleFactor, o.scaleFactor]
+        : o.scaleFactor;
   const size = o.size ?? null;
   if (size === null && scales === null) throw new Error('interpolate: give size or scaleFactor');
   if ((o.mode ?? 'nearest') === 'nearest') {
     return new Tensor(native.call(O.upsampleNearest, x._h, size, size ? null : scales) as Handle);
   }
-  return new Tensor(native.call(O.upsampleBilinear, x._h, size, o.alignCorners ?? false, size ? null : scales) as Handle);
+  return new Tensor(
+    native.call(O.upsampleBilinear, x._h, size, o.alignCorners ?? false, size ? null : scales) as Handle,
+  );
 }
 
 /** Pads the last dims: pad = [left, right, top, bottom, ...] as F.pad. */
-export function pad(x: Tensor, padding: number[], mode: 'constant' | 'reflect' | 'replicate' = 'constant', value = 0): Tensor {
+export function pad(
+  x: Tensor,
+  padding: number[],
+  mode: 'constant' | 'reflect' | 'replicate' = 'constant',
+  value = 0,
+): Tensor {
   if (mode === 'constant') return new Tensor(native.call(O.pad, x._h, padding, value) as Handle);
   return new Tensor(native.call(mode === 'reflect' ? O.reflectPad : O.replicatePad, x._h, padding) as Handle);
 }
@@ -118,10 +179,23 @@ export interface BceOptions {
 }
 
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, o: BceOptions = {}): Tensor {
-  return new Tensor(native.call(O.bceLogits, input._h, target._h, h(o.weight), h(o.posWeight), reductions[o.reduction ?? 'mean']) as Handle);
+  return new Tensor(
+    native.call(
+      O.bceLogits,
+      input._h,
+      target._h,
+      h(o.weight),
+      h(o.posWeight),
+      reductions[o.reduction ?? 'mean'],
+    ) as Handle,
+  );
 }
 
-export function binaryCrossEntropy(input: Tensor, target: Tensor, o: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+export function binaryCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  o: { weight?: Tensor | null; reduction?: Reduction } = {},
+): Tensor {
   return new Tensor(native.call(O.bce, input._h, target._h, h(o.weight), reductions[o.reduction ?? 'mean']) as Handle);
 }
 
@@ -129,8 +203,22 @@ export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'm
   return new Tensor(native.call(O.mse, input._h, target._h, reductions[reduction]) as Handle);
 }
 
-export function crossEntropy(input: Tensor, target: Tensor, o: { weight?: Tensor | null; reduction?: Reduction; labelSmoothing?: number } = {}): Tensor {
-  return new Tensor(native.call(O.crossEntropy, input._h, target._h, h(o.weight), reductions[o.reduction ?? 'mean'], -100, o.labelSmoothing ?? 0) as Handle);
+export function crossEntropy(
+  input: Tensor,
+  target: Tensor,
+  o: { weight?: Tensor | null; reduction?: Reduction; labelSmoothing?: number } = {},
+): Tensor {
+  return new Tensor(
+    native.call(
+      O.crossEntropy,
+      input._h,
+      target._h,
+      h(o.weight),
+      reductions[o.reduction ?? 'mean'],
+      -100,
+      o.labelSmoothing ?? 0,
+    ) as Handle,
+  );
 }
 
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {

@@ -1,23 +1,39 @@
 // @tsyolo/torch: libtorch tensors, autograd, nn, optim and file formats for TypeScript.
-export { Tensor, type IndexSpec, type TypedArrayOf } from './tensor.js';
-export type { DType } from './dtype.js';
-export { isFloating, elementSize } from './dtype.js';
-export { tidy, keep, unkeep, Scope, scopeDepth } from './scope.js';
+
+export { enableGrad, inferenceMode, isGradEnabled, noGrad } from './autograd.js';
 export * from './creation.js';
-export { noGrad, enableGrad, isGradEnabled, inferenceMode } from './autograd.js';
-export { callOp, callTensor, opSchema, type OpResult } from './ops.js';
-export { setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, cuda, libtorchVersion } from './runtime.js';
-export * as F from './functional.js';
-export { loadNpy, saveNpy, parseNpy, encodeNpy } from './io/npy.js';
-export * as nn from './nn/index.js';
-export * as optim from './optim/index.js';
-export { clipGradNorm_ } from './optim/clip.js';
-export { loadSafetensors, saveSafetensors, parseSafetensors, encodeSafetensors, readSafetensorsMetadata, type Safetensors } from './io/safetensors.js';
-export { unpickle, type UnpickleOptions } from './io/pickle.js';
-export { PyDict, PyObject, PyClass, type PyFunction, type PySettable } from './io/pyvalues.js';
-export { NdArray, NpDtype } from './io/numpy-pickle.js';
-export { loadPt, parsePt, type PtValue, type LoadPtOptions } from './io/pt.js';
-export { stateDictFromModule, collectTensors } from './io/state-dict.js';
-export { writeFileAtomic } from './io/atomic.js';
 export * as dist from './distributed/index.js';
-export { applyFunction, pendingFunctions, FunctionContext, type CustomFunction } from './function.js';
+export type { DType } from './dtype.js';
+export { elementSize, isFloating } from './dtype.js';
+export { applyFunction, type CustomFunction, FunctionContext, pendingFunctions } from './function.js';
+export * as F from './functional.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { encodeNpy, loadNpy, parseNpy, saveNpy } from './io/npy.js';
+export { NdArray, NpDtype } from './io/numpy-pickle.js';
+export { type UnpickleOptions, unpickle } from './io/pickle.js';
+export { type LoadPtOptions, loadPt, type PtValue, parsePt } from './io/pt.js';
+export { PyClass, PyDict, type PyFunction, PyObject, type PySettable } from './io/pyvalues.js';
+export {
+  encodeSafetensors,
+  loadSafetensors,
+  parseSafetensors,
+  readSafetensorsMetadata,
+  type Safetensors,
+  saveSafetensors,
+} from './io/safetensors.js';
+export { collectTensors, stateDictFromModule } from './io/state-dict.js';
+export * as nn from './nn/index.js';
+export { callOp, callTensor, type OpResult, opSchema } from './ops.js';
+export { clipGradNorm_ } from './optim/clip.js';
+export * as optim from './optim/index.js';
+export {
+  cuda,
+  getNumThreads,
+  getRngState,
+  libtorchVersion,
+  manualSeed,
+  setNumThreads,
+  setRngState,
+} from './runtime.js';
+export { keep, Scope, scopeDepth, tidy, unkeep } from './scope.js';
+export { type IndexSpec, Tensor, type TypedArrayOf } from './tensor.js';

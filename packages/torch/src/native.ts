@@ -1,7 +1,8 @@
 // Loads the compiled addon and describes its functions. Everything else goes through here.
+
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blasEnv, resolvedBlas } from './blas.js';
@@ -15,7 +16,14 @@ export type ReduceOpName = 'sum' | 'max' | 'min' | 'product';
 
 /** The addon's c10d functions; collectives block until done and throw on timeout or peer failure. */
 export interface NativeDist {
-  storeTcp(host: string, port: number, isServer: boolean, worldSize: number, timeoutMs: number, waitWorkers: boolean): StoreHandle;
+  storeTcp(
+    host: string,
+    port: number,
+    isServer: boolean,
+    worldSize: number,
+    timeoutMs: number,
+    waitWorkers: boolean,
+  ): StoreHandle;
   storeFile(path: string, worldSize: number, timeoutMs: number): StoreHandle;
   storePrefix(store: StoreHandle, prefix: string): StoreHandle;
   storeSet(store: StoreHandle, key: string, value: string | Uint8Array): void;
@@ -23,7 +31,14 @@ export interface NativeDist {
   storeAdd(store: StoreHandle, key: string, n: number): number;
   storeCheck(store: StoreHandle, keys: string[]): boolean;
   storeWait(store: StoreHandle, keys: string[], timeoutMs: number): void;
-  groupGloo(store: StoreHandle, rank: number, size: number, timeoutMs: number, ifname?: string | null, hostname?: string | null): GroupHandle;
+  groupGloo(
+    store: StoreHandle,
+    rank: number,
+    size: number,
+    timeoutMs: number,
+    ifname?: string | null,
+    hostname?: string | null,
+  ): GroupHandle;
   groupNccl(store: StoreHandle, rank: number, size: number, timeoutMs: number): GroupHandle;
   hasNccl(): boolean;
   groupInfo(g: GroupHandle): { rank: number; size: number; backend: string };
@@ -53,7 +68,9 @@ export interface OpSchema {
 
 export interface Native {
   fromTypedArray(data: ArrayBufferView, shape: readonly number[], dtype?: string): Handle;
-  toTypedArray(h: Handle): Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  toTypedArray(
+    h: Handle,
+  ): Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
   shape(h: Handle): number[];
   strides(h: Handle): number[];
   dim(h: Handle): number;
@@ -95,7 +112,9 @@ export interface Native {
   mallopt(param: number, value: number): boolean;
   mallocTrim(): boolean;
   dist: NativeDist;
-  setFunctionHandler(fn: (kind: 'forward' | 'backward', id: number, tensors: (Handle | null)[]) => (Handle | null)[]): void;
+  setFunctionHandler(
+    fn: (kind: 'forward' | 'backward', id: number, tensors: (Handle | null)[]) => (Handle | null)[],
+  ): void;
   applyFunction(id: number, inputs: Handle[]): (Handle | null)[];
 }
 
@@ -106,7 +125,10 @@ function load(): Native {
   // read by OpenBLAS when libtorch's dynamic loader brings it in: set it first
   Object.assign(process.env, blasEnv(resolvedBlas(), process.env));
   // dist/src/native.js -> ../../build/Release
-  const candidates = [join(here, '../../build/Release/tsyolo_torch.node'), join(here, '../build/Release/tsyolo_torch.node')];
+  const candidates = [
+    join(here, '../../build/Release/tsyolo_torch.node'),
+    join(here, '../build/Release/tsyolo_torch.node'),
+  ];
   const errors: string[] = [];
   for (const c of candidates) {
     try {
@@ -140,7 +162,10 @@ function warnReferenceBlas(): void {
   try {
     const maps = readFileSync('/proc/self/maps', 'utf8');
     if (/\/blas\/libblas\.so/.test(maps) && !process.env.TSYOLO_QUIET_BLAS) {
-      process.emitWarning('libtorch is using the reference BLAS (/usr/lib/*/blas/libblas.so.3), which is ~10x slower; install OpenBLAS (apt-get install libopenblas0-openmp)', { code: 'TSYOLO_SLOW_BLAS' });
+      process.emitWarning(
+        'libtorch is using the reference BLAS (/usr/lib/*/blas/libblas.so.3), which is ~10x slower; install OpenBLAS (apt-get install libopenblas0-openmp)',
+        { code: 'TSYOLO_SLOW_BLAS' },
+      );
     }
   } catch {
     /* not Linux */

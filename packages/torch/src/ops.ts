@@ -1,12 +1,12 @@
 // Generic access to every aten op through the dispatcher: ops are looked up once
 // and cached; keyword arguments are mapped to positions by the op's schema.
 import { types } from 'node:util';
-import { native, type Handle, type NativeValue, type OpSchema } from './native.js';
+import { type Handle, type NativeValue, native, type OpSchema } from './native.js';
+import { opId } from './registry.js';
 import { Tensor } from './tensor.js';
 
-import { opId } from './registry.js';
-
 export { opId };
+
 const schemas = new Map<number, OpSchema>();
 
 export function opSchema(qualified: string): OpSchema {

@@ -2,4 +2,5 @@
 const sym = Symbol as unknown as { dispose?: symbol; asyncDispose?: symbol };
 sym.dispose ??= Symbol.for('Symbol.dispose');
 sym.asyncDispose ??= Symbol.for('Symbol.asyncDispose');
+
 export {};

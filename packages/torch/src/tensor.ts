@@ -1,10 +1,10 @@
 // The Tensor: a handle to a libtorch tensor with PyTorch's methods.
 // Hot methods call the dispatcher with cached op ids and create one wrapper per result.
 import './polyfill.js';
-import { native, type Handle, type NativeValue } from './native.js';
+import { type DType, isFloating } from './dtype.js';
+import { type Handle, type NativeValue, native } from './native.js';
 import { opId } from './registry.js';
-import { track, type Disposable } from './scope.js';
-import { isFloating, type DType } from './dtype.js';
+import { type Disposable, track } from './scope.js';
 
 const O = {
   add: opId('add.Tensor'),
@@ -147,7 +147,15 @@ const O = {
 /** An index for Tensor.index(): a number selects, "a:b:c" slices, null inserts a dim, "..." fills, a Tensor indexes. */
 export type IndexSpec = number | string | null | Tensor;
 
-export type TypedArrayOf = Float32Array | Float64Array | Uint16Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+export type TypedArrayOf =
+  | Float32Array
+  | Float64Array
+  | Uint16Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 function wrapList(v: NativeValue): Tensor[] {
   return (v as Handle[]).map((h) => new Tensor(h));
@@ -211,7 +219,9 @@ export class Tensor implements Disposable {
   }
   /** The data as a flat array of numbers. */
   toArray(): number[] {
-    const a = native.toTypedArray(this.dtype === 'float16' || this.dtype === 'bfloat16' ? this.to('float32')._h : this._h);
+    const a = native.toTypedArray(
+      this.dtype === 'float16' || this.dtype === 'bfloat16' ? this.to('float32')._h : this._h,
+    );
     return Array.from(a as ArrayLike<number | bigint>, Number);
   }
   /** Nested arrays, like torch's tolist(). */
@@ -233,7 +243,8 @@ export class Tensor implements Disposable {
    */
   item(): number {
     const v = native.item(this._h);
-    if (typeof v === 'bigint') throw new RangeError(`item(): the int64 value ${v} is not exactly representable as a number; use itemBigInt()`);
+    if (typeof v === 'bigint')
+      throw new RangeError(`item(): the int64 value ${v} is not exactly representable as a number; use itemBigInt()`);
     return Number(v);
   }
   /** The value of a one-element integer or bool tensor as a bigint, exact over the whole int64 range. */
@@ -245,23 +256,37 @@ export class Tensor implements Disposable {
 
   // ---- arithmetic ----
   add(o: Tensor | number, alpha?: number): Tensor {
-    return new Tensor((typeof o === 'number' ? native.call(O.addS, this._h, o, alpha) : native.binary(0, this._h, o._h, alpha)) as Handle);
+    return new Tensor(
+      (typeof o === 'number'
+        ? native.call(O.addS, this._h, o, alpha)
+        : native.binary(0, this._h, o._h, alpha)) as Handle,
+    );
   }
   sub(o: Tensor | number, alpha?: number): Tensor {
-    return new Tensor((typeof o === 'number' ? native.call(O.subS, this._h, o, alpha) : native.binary(1, this._h, o._h, alpha)) as Handle);
+    return new Tensor(
+      (typeof o === 'number'
+        ? native.call(O.subS, this._h, o, alpha)
+        : native.binary(1, this._h, o._h, alpha)) as Handle,
+    );
   }
   /** other - this */
   rsub(o: number): Tensor {
     return new Tensor(native.call(O.rsub, this._h, o) as Handle);
   }
   mul(o: Tensor | number): Tensor {
-    return new Tensor((typeof o === 'number' ? native.call(O.mulS, this._h, o) : native.binary(2, this._h, o._h)) as Handle);
+    return new Tensor(
+      (typeof o === 'number' ? native.call(O.mulS, this._h, o) : native.binary(2, this._h, o._h)) as Handle,
+    );
   }
   div(o: Tensor | number): Tensor {
-    return new Tensor((typeof o === 'number' ? native.call(O.divS, this._h, o) : native.binary(3, this._h, o._h)) as Handle);
+    return new Tensor(
+      (typeof o === 'number' ? native.call(O.divS, this._h, o) : native.binary(3, this._h, o._h)) as Handle,
+    );
   }
   pow(o: Tensor | number): Tensor {
-    return new Tensor((typeof o === 'number' ? native.call(O.powS, this._h, o) : native.call(O.pow, this._h, o._h)) as Handle);
+    return new Tensor(
+      (typeof o === 'number' ? native.call(O.powS, this._h, o) : native.call(O.pow, this._h, o._h)) as Handle,
+    );
   }
   neg(): Tensor {
     return this.u(O.neg);
@@ -484,7 +509,9 @@ export class Tensor implements Disposable {
     return this.expand(...o.shape);
   }
   squeeze(dim?: number): Tensor {
-    return new Tensor((dim === undefined ? native.call(O.squeeze, this._h) : native.call(O.squeezeDim, this._h, dim)) as Handle);
+    return new Tensor(
+      (dim === undefined ? native.call(O.squeeze, this._h) : native.call(O.squeezeDim, this._h, dim)) as Handle,
+    );
   }
   unsqueeze(dim: number): Tensor {
     return new Tensor(native.call(O.unsqueeze, this._h, dim) as Handle);
@@ -500,7 +527,11 @@ export class Tensor implements Disposable {
   }
   /** Splits into pieces of `size` along dim, or into the given sizes. */
   split(size: number | number[], dim = 0): Tensor[] {
-    return wrapList(typeof size === 'number' ? native.call(O.split, this._h, size, dim) : native.call(O.splitSizes, this._h, size, dim));
+    return wrapList(
+      typeof size === 'number'
+        ? native.call(O.split, this._h, size, dim)
+        : native.call(O.splitSizes, this._h, size, dim),
+    );
   }
   chunk(chunks: number, dim = 0): Tensor[] {
     return wrapList(native.call(O.chunk, this._h, chunks, dim));
@@ -535,7 +566,13 @@ export class Tensor implements Disposable {
   index(...specs: IndexSpec[]): Tensor {
     const { view, tensors } = this.basicIndex(specs);
     if (!tensors.some((t) => t !== null)) return view;
-    return new Tensor(native.call(O.index, view._h, tensors.map((t) => (t ? t._h : null))) as Handle);
+    return new Tensor(
+      native.call(
+        O.index,
+        view._h,
+        tensors.map((t) => (t ? t._h : null)),
+      ) as Handle,
+    );
   }
 
   /** In-place assignment through an index: `x.indexPut_([':', 0], value)`. */
@@ -543,7 +580,13 @@ export class Tensor implements Disposable {
     const { view, tensors } = this.basicIndex(specs);
     const val = typeof value === 'number' ? scalarLike(value, view) : value;
     if (tensors.some((t) => t !== null)) {
-      native.callVoid(O.indexPut_, view._h, tensors.map((t) => (t ? t._h : null)), val._h, false);
+      native.callVoid(
+        O.indexPut_,
+        view._h,
+        tensors.map((t) => (t ? t._h : null)),
+        val._h,
+        false,
+      );
     } else {
       native.callVoid(O.copy_, view._h, val._h);
     }
@@ -556,7 +599,9 @@ export class Tensor implements Disposable {
     let t: Tensor = this;
     const tensors: (Tensor | null)[] = [];
     let dim = 0;
-    const consumed = specs.filter((s) => s !== null && s !== '...').reduce<number>((n, s) => n + (s instanceof Tensor && s.dtype === 'bool' ? s.ndim : 1), 0);
+    const consumed = specs
+      .filter((s) => s !== null && s !== '...')
+      .reduce<number>((n, s) => n + (s instanceof Tensor && s.dtype === 'bool' ? s.ndim : 1), 0);
     const temps: Tensor[] = [];
     const step = (next: Tensor): void => {
       if (t !== this) temps.push(t);
@@ -593,7 +638,9 @@ export class Tensor implements Disposable {
   // ---- reductions ----
   sum(dim?: number | number[], keepdim = false, dtype?: DType): Tensor {
     if (dim === undefined) return new Tensor(native.call(O.sum, this._h, dtype ?? null) as Handle);
-    return new Tensor(native.call(O.sumDim, this._h, typeof dim === 'number' ? [dim] : dim, keepdim, dtype ?? null) as Handle);
+    return new Tensor(
+      native.call(O.sumDim, this._h, typeof dim === 'number' ? [dim] : dim, keepdim, dtype ?? null) as Handle,
+    );
   }
   mean(dim?: number | number[], keepdim = false): Tensor {
     if (dim === undefined) return this.u(O.mean);
@@ -638,14 +685,38 @@ export class Tensor implements Disposable {
   }
   /** Standard deviation (unbiased unless correction = 0). */
   std(dim?: number | number[], correction = 1, keepdim = false): Tensor {
-    return new Tensor(native.call(O.std, this._h, dim === undefined ? null : typeof dim === 'number' ? [dim] : dim, correction, keepdim) as Handle);
+    return new Tensor(
+      native.call(
+        O.std,
+        this._h,
+        dim === undefined ? null : typeof dim === 'number' ? [dim] : dim,
+        correction,
+        keepdim,
+      ) as Handle,
+    );
   }
   var(dim?: number | number[], correction = 1, keepdim = false): Tensor {
-    return new Tensor(native.call(O.var, this._h, dim === undefined ? null : typeof dim === 'number' ? [dim] : dim, correction, keepdim) as Handle);
+    return new Tensor(
+      native.call(
+        O.var,
+        this._h,
+        dim === undefined ? null : typeof dim === 'number' ? [dim] : dim,
+        correction,
+        keepdim,
+      ) as Handle,
+    );
   }
   /** Vector p-norm over all elements or the given dims. */
   norm(p = 2, dim?: number | number[], keepdim = false): Tensor {
-    return new Tensor(native.call(O.norm, this._h, p, dim === undefined ? null : typeof dim === 'number' ? [dim] : dim, keepdim) as Handle);
+    return new Tensor(
+      native.call(
+        O.norm,
+        this._h,
+        p,
+        dim === undefined ? null : typeof dim === 'number' ? [dim] : dim,
+        keepdim,
+      ) as Handle,
+    );
   }
   cumsum(dim: number): Tensor {
     return new Tensor(native.call(O.cumsum, this._h, dim) as Handle);
@@ -682,7 +753,8 @@ export class Tensor implements Disposable {
   to(dtype: DType): Tensor;
   to(device: string, dtype?: DType): Tensor;
   to(a: string, dtype?: DType): Tensor {
-    if (a === 'cpu' || a.startsWith('cuda')) return new Tensor(native.call(O.toDevice, this._h, a, dtype ?? this.dtype) as Handle);
+    if (a === 'cpu' || a.startsWith('cuda'))
+      return new Tensor(native.call(O.toDevice, this._h, a, dtype ?? this.dtype) as Handle);
     return new Tensor(native.call(O.to, this._h, a) as Handle);
   }
   float(): Tensor {

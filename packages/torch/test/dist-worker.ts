@@ -2,7 +2,7 @@
 // writes what it saw to $OUT/rank<r>.json.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cat, dist, manualSeed, nn, noGrad, randn, tidy, type Tensor } from '../src/index.js';
+import { cat, dist, manualSeed, nn, noGrad, randn, type Tensor, tidy } from '../src/index.js';
 
 const scenario = process.argv[2];
 const out = process.env.OUT!;
@@ -16,15 +16,24 @@ function arr(t: Tensor): number[] {
 
 if (scenario === 'collectives') {
   tidy(() => {
-    const a = randn([3]).mul(0).add(r + 1);
+    const a = randn([3])
+      .mul(0)
+      .add(r + 1);
     result.sum = arr(pg.allreduce(a.clone(), 'sum'));
     result.max = arr(pg.allreduce(a.clone(), 'max'));
     result.mean = arr(pg.allreduceMean(a.clone()));
-    const b = randn([2]).mul(0).add(r === 0 ? 7 : -1);
+    const b = randn([2])
+      .mul(0)
+      .add(r === 0 ? 7 : -1);
     result.broadcast = arr(pg.broadcast(b, 0));
     result.gather = pg.allgather(a.mul(10)).map(arr);
     pg.barrier();
-    const store = dist.Store.tcp({ host: '127.0.0.1', port: Number(process.env.MASTER_PORT), isServer: false, timeoutMs: 10_000 });
+    const store = dist.Store.tcp({
+      host: '127.0.0.1',
+      port: Number(process.env.MASTER_PORT),
+      isServer: false,
+      timeoutMs: 10_000,
+    });
     result.counter = store.add('counter', 1);
     pg.barrier();
     result.counterAfter = store.add('counter', 0);
@@ -52,9 +61,14 @@ if (scenario === 'collectives') {
   ref.forward(x).mul(dyFull).sum().backward();
   const sync = mk();
   nn.convertSyncBatchNorm(sync, pg);
-  const xr = full.narrow(0, 4 * r, 4).clone().requiresGrad_(true);
+  const xr = full
+    .narrow(0, 4 * r, 4)
+    .clone()
+    .requiresGrad_(true);
   const y = sync.forward(xr);
-  y.mul(dyFull.narrow(0, 4 * r, 4)).sum().backward();
+  y.mul(dyFull.narrow(0, 4 * r, 4))
+    .sum()
+    .backward();
   // local weight/bias grads are summed across ranks as DDP does (with the sum of the two losses)
   const gw = pg.allreduce(sync.weight!.grad!.clone());
   const gb = pg.allreduce(sync.bias!.grad!.clone());

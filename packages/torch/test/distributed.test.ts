@@ -1,14 +1,15 @@
 // c10d bindings: stores, Gloo collectives, SyncBatchNorm across 2 processes, a dead peer;
 // custom autograd functions.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { applyFunction, dist, pendingFunctions, randn, tensor, tidy, type Tensor } from '../src/index.js';
+import { applyFunction, dist, pendingFunctions, randn, type Tensor, tensor, tidy } from '../src/index.js';
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'dist-worker.js');
 
@@ -34,7 +35,16 @@ async function runWorkers(scenario: string, world = 2, extraEnv: Record<string, 
   const port = await freePort();
   const procs = Array.from({ length: world }, (_, r) =>
     spawn(process.execPath, [worker, scenario], {
-      env: { ...process.env, ...extraEnv, OUT: out, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: String(world), TSYOLO_NUM_THREADS: '1' },
+      env: {
+        ...process.env,
+        ...extraEnv,
+        OUT: out,
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+        RANK: String(r),
+        WORLD_SIZE: String(world),
+        TSYOLO_NUM_THREADS: '1',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );
@@ -58,7 +68,10 @@ test('Gloo collectives and the TCP store across 2 processes', async () => {
     assert.deepEqual(x.max, [2, 2, 2]);
     assert.deepEqual(x.mean, [1.5, 1.5, 1.5]);
     assert.deepEqual(x.broadcast, [7, 7]);
-    assert.deepEqual(x.gather, [[10, 10, 10], [20, 20, 20]]);
+    assert.deepEqual(x.gather, [
+      [10, 10, 10],
+      [20, 20, 20],
+    ]);
     assert.equal(x.counterAfter, 2);
     assert.equal(x.other, `v${1 - rank}`);
   }
@@ -69,7 +82,8 @@ test('SyncBatchNorm on 2 × 4 samples equals BatchNorm2d on the 8 (output, input
   const r = await runWorkers('syncbn');
   assert.deepEqual(r.codes, [0, 0], r.stderr.join('\n'));
   for (const x of r.results) {
-    for (const k of ['dY', 'dGradX', 'dGradW', 'dGradB', 'dRunMean', 'dRunVar']) assert.ok((x[k] as number) < 1e-5, `${k} = ${x[k]}`);
+    for (const k of ['dY', 'dGradX', 'dGradW', 'dGradB', 'dRunMean', 'dRunVar'])
+      assert.ok((x[k] as number) < 1e-5, `${k} = ${x[k]}`);
   }
 });
 
@@ -114,7 +128,12 @@ test('custom autograd function: JS backward, gradients equal autograd, contexts 
     const [z] = applyFunction(cube, [x.detach()]);
     assert.equal(z.requiresGrad, false);
     assert.equal(pendingFunctions(), 0);
-    const thrower = { forward: (): Tensor[] => { throw new Error('boom'); }, backward: (): (Tensor | null)[] => [] };
+    const thrower = {
+      forward: (): Tensor[] => {
+        throw new Error('boom');
+      },
+      backward: (): (Tensor | null)[] => [],
+    };
     assert.throws(() => applyFunction(thrower, [x]), /boom/);
     assert.equal(pendingFunctions(), 0);
   });

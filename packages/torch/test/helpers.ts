@@ -1,8 +1,8 @@
 // Test helpers: fixture paths and a finite-difference gradient check.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromTypedArray, tidy, Tensor, randn, noGrad } from '../src/index.js';
+import { fromTypedArray, noGrad, randn, type Tensor, tidy } from '../src/index.js';
 
 /** The repository root (the folder holding packages/). */
 export function repoRoot(): string {
@@ -33,7 +33,10 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], eps 
               data[k] = v;
               const xi = fromTypedArray(data, x.shape);
               const args = xs.map((o, j) => (j === i ? xi : o.detach()));
-              return f(...args).mul(r).sum().item();
+              return f(...args)
+                .mul(r)
+                .sum()
+                .item();
             }),
           );
         const numeric = (evalAt(base[k] + eps) - evalAt(base[k] - eps)) / (2 * eps);

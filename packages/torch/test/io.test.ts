@@ -1,10 +1,11 @@
 // File formats: pickle, torch.save (.pt), safetensors and .npy, against the yolov5n fixtures.
-import { test, after } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fixture, fullFixture, needsFullFixture } from '@tsyolo/fixtures';
 import {
   collectTensors,
   encodeSafetensors,
@@ -12,21 +13,20 @@ import {
   loadPt,
   loadSafetensors,
   NdArray,
-  parseSafetensors,
   PyClass,
   PyDict,
   PyObject,
+  parseSafetensors,
   saveNpy,
   saveSafetensors,
   stateDictFromModule,
+  type Tensor,
   tensor,
   tidy,
   unpickle,
   zeros,
-  type Tensor,
 } from '../src/index.js';
 import { bytearray5, newobjEx, persistent0, persistent2, sample } from './pickle-fixtures.js';
-import { fixture, fullFixture, needsFullFixture } from '@tsyolo/fixtures';
 
 // The yolov5n reference fixtures (fixtures/yolov5n); the 15 MB training checkpoint only from the full set.
 const FIX = (name: string): string => fixture(name, 'yolov5n');
@@ -67,7 +67,13 @@ test('unpickle: protocols 0-5 give the same JS values', () => {
     assert.deepEqual(d.get('t'), [1, 2, 3]);
     const od = d.get('od') as PyDict;
     assert.ok(od instanceof PyDict);
-    assert.deepEqual([...od], [['x', 1], ['y', 2]]);
+    assert.deepEqual(
+      [...od],
+      [
+        ['x', 1],
+        ['y', 2],
+      ],
+    );
     assert.equal(d.get('u'), 'h\u00e9llo \u4e16 \u{1F600}');
     assert.deepEqual(d.get('fs'), new Set([3]));
     const sh = d.get('sh') as unknown[][];
@@ -76,7 +82,13 @@ test('unpickle: protocols 0-5 give the same JS values', () => {
     const foo = d.get('foo') as PyObject;
     assert.ok(foo instanceof PyObject);
     assert.equal(foo.qualifiedName, 'mymod.Foo');
-    assert.deepEqual([...(foo.state as PyDict)], [['x', 1], ['y', [1, 2]]]);
+    assert.deepEqual(
+      [...(foo.state as PyDict)],
+      [
+        ['x', 1],
+        ['y', [1, 2]],
+      ],
+    );
     assert.deepEqual(d.get('e'), []);
     assert.equal(d.get('f'), Infinity);
   }
@@ -87,12 +99,29 @@ test('unpickle: NEWOBJ_EX, persistent ids, bytearray, findClass', () => {
   assert.equal(kw.qualifiedName, 'mymod.Kw');
   assert.deepEqual(kw.args, [5]);
   assert.deepEqual([...kw.kwargs!], [['b', 6]]);
-  assert.deepEqual([...(kw.state as PyDict)], [['a', 5], ['b', 6]]);
+  assert.deepEqual(
+    [...(kw.state as PyDict)],
+    [
+      ['a', 5],
+      ['b', 6],
+    ],
+  );
 
   const seen: unknown[] = [];
-  const p2 = unpickle(hex(persistent2), { persistentLoad: (pid) => (seen.push(pid), `<${(pid as string[])[1]}>`) }) as PyDict;
-  assert.deepEqual([...p2], [['w', '<k0>'], ['v', '<k0>']]);
-  assert.deepEqual(seen, [['storage', 'k0'], ['storage', 'k0']]);
+  const p2 = unpickle(hex(persistent2), {
+    persistentLoad: (pid) => (seen.push(pid), `<${(pid as string[])[1]}>`),
+  }) as PyDict;
+  assert.deepEqual(
+    [...p2],
+    [
+      ['w', '<k0>'],
+      ['v', '<k0>'],
+    ],
+  );
+  assert.deepEqual(seen, [
+    ['storage', 'k0'],
+    ['storage', 'k0'],
+  ]);
   const p0 = unpickle(hex(persistent0), { persistentLoad: (pid) => `<${String(pid)}>` });
   assert.deepEqual(p0, ['x', "<('storage', 'k1')>"]);
   assert.throws(() => unpickle(hex(persistent2), { name: 'pid.pkl' }), /^Error: pid\.pkl: .*persistentLoad/);
@@ -106,7 +135,9 @@ test('unpickle: NEWOBJ_EX, persistent ids, bytearray, findClass', () => {
       this.state = s;
     }
   }
-  const d = unpickle(hex(sample[2]), { findClass: (m, n) => (m === 'mymod' && n === 'Foo' ? () => new Foo() : undefined) }) as PyDict;
+  const d = unpickle(hex(sample[2]), {
+    findClass: (m, n) => (m === 'mymod' && n === 'Foo' ? () => new Foo() : undefined),
+  }) as PyDict;
   const foo = d.get('foo') as Foo;
   assert.ok(foo instanceof Foo);
   assert.equal((foo.state as PyDict).get('x'), 1);
@@ -116,11 +147,23 @@ test('unpickle: NEWOBJ_EX, persistent ids, bytearray, findClass', () => {
 });
 
 test('unpickle: malformed input names the source and byte offset', () => {
-  assert.throws(() => unpickle(Uint8Array.from([0x80, 0x02, 0xff]), { name: 'x.pkl' }), /^Error: x\.pkl: corrupt pickle at byte 2: unknown opcode 0xff/);
+  assert.throws(
+    () => unpickle(Uint8Array.from([0x80, 0x02, 0xff]), { name: 'x.pkl' }),
+    /^Error: x\.pkl: corrupt pickle at byte 2: unknown opcode 0xff/,
+  );
   const full = hex(sample[4]);
-  assert.throws(() => unpickle(full.subarray(0, 100), { name: 'y.pkl' }), /^Error: y\.pkl: corrupt pickle at byte \d+: truncated/);
-  assert.throws(() => unpickle(Uint8Array.from([0x80, 0x02, 0x68, 0x05, 0x2e]), { name: 'z.pkl' }), /z\.pkl: corrupt pickle at byte 2: memo key 5 not found/);
-  assert.throws(() => unpickle(Uint8Array.from([0x80, 0x02, 0x2e]), { name: 'e.pkl' }), /e\.pkl: corrupt pickle at byte 2: STOP with an empty stack/);
+  assert.throws(
+    () => unpickle(full.subarray(0, 100), { name: 'y.pkl' }),
+    /^Error: y\.pkl: corrupt pickle at byte \d+: truncated/,
+  );
+  assert.throws(
+    () => unpickle(Uint8Array.from([0x80, 0x02, 0x68, 0x05, 0x2e]), { name: 'z.pkl' }),
+    /z\.pkl: corrupt pickle at byte 2: memo key 5 not found/,
+  );
+  assert.throws(
+    () => unpickle(Uint8Array.from([0x80, 0x02, 0x2e]), { name: 'e.pkl' }),
+    /e\.pkl: corrupt pickle at byte 2: STOP with an empty stack/,
+  );
 });
 
 // ---- torch.save ----
@@ -128,7 +171,10 @@ test('unpickle: malformed input names the source and byte offset', () => {
 test('loadPt: training checkpoint values', { skip: noFullCheckpoint }, () => {
   const ck = loadPt(fullFixture('yolov5n.pt')!) as PyDict;
   try {
-    assert.deepEqual([...ck.keys()], ['epoch', 'best_fitness', 'model', 'ema', 'updates', 'optimizer', 'opt', 'git', 'date']);
+    assert.deepEqual(
+      [...ck.keys()],
+      ['epoch', 'best_fitness', 'model', 'ema', 'updates', 'optimizer', 'opt', 'git', 'date'],
+    );
     assert.equal(ck.get('epoch'), 0);
     assert.equal(ck.get('updates'), 1);
     assert.equal(ck.get('date'), '2024-01-01T00:00:00.000000');
@@ -149,7 +195,10 @@ test('loadPt: training checkpoint values', { skip: noFullCheckpoint }, () => {
     const optim = ck.get('optimizer') as PyDict;
     const groups = optim.get('param_groups') as PyDict[];
     assert.equal(groups.length, 3);
-    assert.deepEqual(groups.map((g) => g.get('weight_decay')), [0, 0.0005, 0]);
+    assert.deepEqual(
+      groups.map((g) => g.get('weight_decay')),
+      [0, 0.0005, 0],
+    );
     let nParams = 0;
     for (const g of groups) {
       assert.ok(Math.abs((g.get('lr') as number) - 0.01 * 0.9901) < 1e-12);
@@ -187,7 +236,9 @@ test('loadPt: the stripped model state dict equals the safetensors state dict', 
   }
 });
 
-test('loadPt: model and ema of the training checkpoint equal the safetensors state dict', { skip: noFullCheckpoint }, () => {
+test('loadPt: model and ema of the training checkpoint equal the safetensors state dict', {
+  skip: noFullCheckpoint,
+}, () => {
   const ref = loadSafetensors(FIX('yolov5n.safetensors')).tensors;
   const ck = loadPt(fullFixture('yolov5n.pt')!) as PyDict;
   try {
@@ -204,7 +255,10 @@ test('loadPt: truncated, corrupt and legacy files give errors naming the file', 
   const src = readFileSync(FIX('yolov5n-stripped.pt'));
   const cut = join(tmp, 'cut.pt');
   writeFileSync(cut, src.subarray(0, src.length >> 1));
-  assert.throws(() => loadPt(cut), (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated zip archive`));
+  assert.throws(
+    () => loadPt(cut),
+    (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated zip archive`),
+  );
 
   // data.pkl is stored uncompressed: break its third byte (the first opcode after PROTO 2).
   const bad = Buffer.from(src);
@@ -213,12 +267,20 @@ test('loadPt: truncated, corrupt and legacy files give errors naming the file', 
   bad[start + 2] = 0xff;
   const corrupt = join(tmp, 'corrupt.pt');
   writeFileSync(corrupt, bad);
-  assert.throws(() => loadPt(corrupt), (e: Error) => e.message.startsWith(`${corrupt}: `) && /data\.pkl: corrupt pickle at byte 2: unknown opcode 0xff/.test(e.message));
+  assert.throws(
+    () => loadPt(corrupt),
+    (e: Error) =>
+      e.message.startsWith(`${corrupt}: `) &&
+      /data\.pkl: corrupt pickle at byte 2: unknown opcode 0xff/.test(e.message),
+  );
 
   // Legacy files start with a protocol-2 pickle of a magic number.
   const legacy = join(tmp, 'legacy.pt');
   writeFileSync(legacy, hex('80028a0a6cfc9c46f9206aa850197a'));
-  assert.throws(() => loadPt(legacy), (e: Error) => e.message.startsWith(`${legacy}: legacy`) && /not supported/.test(e.message));
+  assert.throws(
+    () => loadPt(legacy),
+    (e: Error) => e.message.startsWith(`${legacy}: legacy`) && /not supported/.test(e.message),
+  );
   assert.throws(() => loadPt(join(tmp, 'missing.pt')), /missing\.pt: cannot read/);
 });
 
@@ -243,7 +305,10 @@ test('safetensors: fixture header, metadata and dtypes', () => {
 test('safetensors: save then load gives equal tensors and metadata', () => {
   tidy(() => {
     const src: Record<string, Tensor> = {
-      'w.f32': tensor([[1, 2, 3], [4, 5, 6]]).t(), // non-contiguous: saved in C order
+      'w.f32': tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]).t(), // non-contiguous: saved in C order
       f64: tensor([1.5, -2.25], { dtype: 'float64' }),
       f16: tensor([0.5, 65504, -1]).to('float16'),
       bf16: tensor([1.5, -3]).to('bfloat16'),
@@ -262,9 +327,26 @@ test('safetensors: save then load gives equal tensors and metadata', () => {
     const bytes = readFileSync(path);
     const n = Number(bytes.readBigUInt64LE(0));
     assert.equal(n % 8, 0, 'header padded to 8 bytes');
-    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; data_offsets: number[] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<
+      string,
+      { dtype: string; data_offsets: number[] }
+    >;
     // Laid out as the reference writer does: by dtype (largest first), then by name.
-    assert.deepEqual(Object.keys(header), ['__metadata__', 'i64', 'f64', 'empty', 'scalar', 'w.f32', 'i32', 'bf16', 'f16', 'i16', 'i8', 'u8', 'bool']);
+    assert.deepEqual(Object.keys(header), [
+      '__metadata__',
+      'i64',
+      'f64',
+      'empty',
+      'scalar',
+      'w.f32',
+      'i32',
+      'bf16',
+      'f16',
+      'i16',
+      'i8',
+      'u8',
+      'bool',
+    ]);
     assert.deepEqual(bytes, Buffer.from(encodeSafetensors(new Map(Object.entries(src)), meta)));
 
     const back = loadSafetensors(path);
@@ -285,7 +367,11 @@ test('safetensors: save then load gives equal tensors and metadata', () => {
 test('safetensors: truncated or corrupt files give errors naming the file', () => {
   const src = readFileSync(FIX('yolov5n.safetensors'));
   const cases: [string, Uint8Array, RegExp][] = [
-    ['cut-data', src.subarray(0, src.length - 100), /truncated: tensor '.*' ends at data byte \d+ but the data section has \d+ bytes/],
+    [
+      'cut-data',
+      src.subarray(0, src.length - 100),
+      /truncated: tensor '.*' ends at data byte \d+ but the data section has \d+ bytes/,
+    ],
     ['cut-header', src.subarray(0, 1000), /truncated: header length 34784 but only 992 bytes follow/],
     ['tiny', src.subarray(0, 5), /truncated/],
     ['extra', Buffer.concat([src, Buffer.alloc(8)]), /8 bytes after the last tensor's data/],
@@ -312,7 +398,15 @@ test('safetensors: truncated or corrupt files give errors naming the file', () =
 
 test('npy: save then load gives equal tensors; fixtures load', () => {
   tidy(() => {
-    for (const t of [tensor([[1.5, 2], [3, 4]]), tensor([1, -2, 3], { dtype: 'int64' }), tensor([true, false]), tensor([0.5, 2]).to('float16')]) {
+    for (const t of [
+      tensor([
+        [1.5, 2],
+        [3, 4],
+      ]),
+      tensor([1, -2, 3], { dtype: 'int64' }),
+      tensor([true, false]),
+      tensor([0.5, 2]).to('float16'),
+    ]) {
       const path = join(tmp, `rt-${t.dtype}.npy`);
       saveNpy(path, t);
       const b = loadNpy(path);

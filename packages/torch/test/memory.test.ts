@@ -1,9 +1,12 @@
-// A long training loop under the scope idiom keeps a flat RSS.
-import { test } from 'node:test';
+// A long training loop under the scope idiom keeps a flat RSS. The baseline is taken once glibc's heap has
+// settled: with libtorch 2.x (Debian 13) it grows for the first few hundred steps, to a level that varies
+// from run to run, then stays flat; with 1.13 it is flat from step 200.
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { F, manualSeed, nn, optim, rand, randn, tidy } from '../src/index.js';
 
-test('2,000 training steps of a small conv net: RSS at step 2,000 within 50 MB of step 200', () => {
+test('3,000 training steps of a small conv net: RSS at step 3,000 within 50 MB of step 1,000', () => {
   manualSeed(0);
   const net = new nn.Sequential(
     new nn.Conv2d(3, 16, 3, { padding: 1 }),
@@ -21,7 +24,7 @@ test('2,000 training steps of a small conv net: RSS at step 2,000 within 50 MB o
   let lastLoss = 0;
   const x = randn([8, 3, 32, 32]);
   const target = rand([8, 4, 8, 8]).gt(0.5).float();
-  for (let step = 1; step <= 2000; step++) {
+  for (let step = 1; step <= 3000; step++) {
     tidy(() => {
       // shapes vary with the step, as multi-scale training does
       const size = 32 + (step % 3) * 16;
@@ -32,12 +35,14 @@ test('2,000 training steps of a small conv net: RSS at step 2,000 within 50 MB o
       loss.backward();
       opt.step();
       if (step === 1) firstLoss = loss.item();
-      if (step === 2000) lastLoss = loss.item();
+      if (step === 3000) lastLoss = loss.item();
     });
-    if (step === 200 || step === 2000) rss[step] = process.memoryUsage().rss / 2 ** 20;
+    if (step === 1000 || step === 3000) rss[step] = process.memoryUsage().rss / 2 ** 20;
   }
-  const growth = rss[2000] - rss[200];
-  console.log(`# RSS step 200: ${rss[200].toFixed(1)} MB, step 2000: ${rss[2000].toFixed(1)} MB (growth ${growth.toFixed(1)} MB); loss ${firstLoss.toFixed(4)} -> ${lastLoss.toFixed(4)}`);
+  const growth = rss[3000] - rss[1000];
+  console.log(
+    `# RSS step 1000: ${rss[1000].toFixed(1)} MB, step 3000: ${rss[3000].toFixed(1)} MB (growth ${growth.toFixed(1)} MB); loss ${firstLoss.toFixed(4)} -> ${lastLoss.toFixed(4)}`,
+  );
   assert.ok(growth < 50, `RSS grew by ${growth.toFixed(1)} MB`);
   assert.ok(lastLoss < firstLoss, 'the loop trains');
   opt.dispose();

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, nn, noGrad, ones, tensor, tidy, zeros, arange, type Tensor } from '../src/index.js';
+import { test } from 'node:test';
+import { arange, manualSeed, nn, noGrad, ones, type Tensor, tensor, tidy, zeros } from '../src/index.js';
 
 class Block extends nn.Module {
   conv = this.registerModule('conv', new nn.Conv2d(2, 4, 3, { padding: 1, bias: false }));
@@ -21,7 +21,10 @@ test('names, order and counts follow PyTorch', () => {
     '0.bn.running_var',
     '0.bn.num_batches_tracked',
   ]);
-  assert.deepEqual(m.namedParameters().map(([n]) => n), ['0.conv.weight', '0.bn.weight', '0.bn.bias', '2.conv.weight', '2.bn.weight', '2.bn.bias']);
+  assert.deepEqual(
+    m.namedParameters().map(([n]) => n),
+    ['0.conv.weight', '0.bn.weight', '0.bn.bias', '2.conv.weight', '2.bn.weight', '2.bn.bias'],
+  );
   assert.equal(m.numParameters(), 2 * (4 * 2 * 9 + 8));
   m.dispose();
 });
@@ -45,12 +48,28 @@ test('Conv2d forward matches a hand computation', () =>
   tidy(() => {
     const c = new nn.Conv2d(1, 1, 2);
     noGrad(() => {
-      c.weight.copy_(tensor([[[[1, 2], [3, 4]]]]));
+      c.weight.copy_(
+        tensor([
+          [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        ]),
+      );
       c.bias!.fill_(0.5);
     });
     const y = c.forward(arange(9).float().view(1, 1, 3, 3));
     // top-left window [0,1,3,4]·[1,2,3,4] + 0.5 = 0+2+9+16+0.5
-    assert.deepEqual(y.tolist(), [[[[27.5, 37.5], [57.5, 67.5]]]]);
+    assert.deepEqual(y.tolist(), [
+      [
+        [
+          [27.5, 37.5],
+          [57.5, 67.5],
+        ],
+      ],
+    ]);
     c.dispose();
   }));
 
@@ -61,7 +80,9 @@ test('BatchNorm2d: batch stats in train (running stats updated, unbiased var), r
     const y = bn.forward(x);
     // mean 2.5, biased var 1.25 used to normalise
     const expect = [1, 2, 3, 4].map((v) => (v - 2.5) / Math.sqrt(1.25));
-    (y.view(-1).toArray()).forEach((v, i) => assert.ok(Math.abs(v - expect[i]) < 1e-6));
+    y.view(-1)
+      .toArray()
+      .forEach((v, i) => assert.ok(Math.abs(v - expect[i]) < 1e-6));
     // running_mean = 0.5*0 + 0.5*2.5; running_var = 0.5*1 + 0.5*(5/3)
     assert.ok(Math.abs(bn.runningMean!.item() - 1.25) < 1e-6);
     assert.ok(Math.abs(bn.runningVar!.item() - (0.5 + 0.5 * (5 / 3))) < 1e-6);

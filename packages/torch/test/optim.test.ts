@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, tidy, optim, clipGradNorm_, type Tensor } from '../src/index.js';
+import { test } from 'node:test';
+import { clipGradNorm_, optim, type Tensor, tensor, tidy } from '../src/index.js';
 import { native } from '../src/native.js';
 
 const TOL = 1e-12;
@@ -15,7 +15,12 @@ function setGrads(ps: Tensor[], gs: number[][]): void {
 
 function close(actual: number[], expected: number[], tol = TOL): void {
   assert.equal(actual.length, expected.length);
-  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]) <= tol, `index ${i}: ${a} vs ${expected[i]} (diff ${Math.abs(a - expected[i])})`));
+  actual.forEach((a, i) =>
+    assert.ok(
+      Math.abs(a - expected[i]) <= tol,
+      `index ${i}: ${a} vs ${expected[i]} (diff ${Math.abs(a - expected[i])})`,
+    ),
+  );
 }
 
 // ---- hand-written reference updates on plain numbers ----
@@ -46,7 +51,18 @@ interface AdamRefState {
   v: number[];
   vmax: number[];
 }
-function adamRef(p: number[], g: number[], s: AdamRefState, lr: number, b1: number, b2: number, eps: number, wd: number, amsgrad: boolean, decoupled: boolean): void {
+function adamRef(
+  p: number[],
+  g: number[],
+  s: AdamRefState,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  wd: number,
+  amsgrad: boolean,
+  decoupled: boolean,
+): void {
   s.t += 1;
   for (let i = 0; i < p.length; i++) {
     let d = g[i];
@@ -99,7 +115,11 @@ test('SGD: weight decay, momentum, dampening and per-step lr/momentum changes ma
     const opt = new optim.SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.1, weight_decay: 0.01 });
     const ref = [1, -2, 0.5];
     let buf: number[] | null = null;
-    const grads = [[0.3, -0.7, 1.1], [-0.2, 0.4, 0.9], [0.05, 0.6, -1.3]];
+    const grads = [
+      [0.3, -0.7, 1.1],
+      [-0.2, 0.4, 0.9],
+      [0.05, 0.6, -1.3],
+    ];
     const hyper = [
       { lr: 0.1, momentum: 0.9 },
       { lr: 0.05, momentum: 0.8 },
@@ -166,7 +186,11 @@ test('SGD: plain and nesterov groups (yolov5 layout via addParamGroup) match han
 
 test('Adam (L2 decay), Adam amsgrad and AdamW match hand values', () =>
   tidy(() => {
-    const grads = [[3, -1], [0.1, 0.5], [2, -0.2]];
+    const grads = [
+      [3, -1],
+      [0.1, 0.5],
+      [2, -0.2],
+    ];
     const cases = [
       { ctor: optim.Adam, amsgrad: false, decoupled: false, wd: 0.1 },
       { ctor: optim.Adam, amsgrad: true, decoupled: false, wd: 0.1 },
@@ -202,7 +226,11 @@ test('Adam (L2 decay), Adam amsgrad and AdamW match hand values', () =>
 
 test('RMSprop plain and centered with momentum and weight decay match hand values', () =>
   tidy(() => {
-    const grads = [[0.4, -2], [1.5, 0.3], [-0.6, 0.9]];
+    const grads = [
+      [0.4, -2],
+      [1.5, 0.3],
+      [-0.6, 0.9],
+    ];
     for (const centered of [false, true]) {
       const alpha = 0.9;
       const eps = 1e-6;
@@ -262,32 +290,53 @@ test('step() works after a real backward, under noGrad, keeping parameter identi
     assert.equal(p.grad, null);
     opt.step(); // no gradient: nothing happens
     close(p.toArray(), [0.5, -1]);
-    assert.equal(opt.step(() => 7), 7);
+    assert.equal(
+      opt.step(() => 7),
+      7,
+    );
   }));
 
 test('LambdaLR: initial_lr, per-group lambdas, lastEpoch, getLastLr and state dicts', () =>
   tidy(() => {
-    const opt = new optim.SGD([{ params: [param([1])], lr: 0.1 }, { params: [param([2])], lr: 0.01 }], { momentum: 0.9 });
+    const opt = new optim.SGD(
+      [
+        { params: [param([1])], lr: 0.1 },
+        { params: [param([2])], lr: 0.01 },
+      ],
+      { momentum: 0.9 },
+    );
     const lf = (e: number): number => (1 - e / 10) * (1 - 0.2) + 0.2;
     const sched = new optim.LambdaLR(opt, lf);
     assert.equal(sched.lastEpoch, 0);
-    assert.deepEqual(opt.paramGroups.map((g) => g.initial_lr), [0.1, 0.01]);
+    assert.deepEqual(
+      opt.paramGroups.map((g) => g.initial_lr),
+      [0.1, 0.01],
+    );
     close(sched.getLastLr(), [0.1 * lf(0), 0.01 * lf(0)]);
     sched.step();
     sched.step();
     assert.equal(sched.lastEpoch, 2);
-    close(opt.paramGroups.map((g) => g.lr), [0.1 * lf(2), 0.01 * lf(2)]);
+    close(
+      opt.paramGroups.map((g) => g.lr),
+      [0.1 * lf(2), 0.01 * lf(2)],
+    );
     close(sched.getLastLr(), [0.1 * lf(2), 0.01 * lf(2)]);
     // warmup-style overwrite then resume at an epoch (yolov5: scheduler.last_epoch = start_epoch - 1)
     opt.paramGroups[0].lr = 123;
     sched.lastEpoch = 6;
     sched.step();
-    close(opt.paramGroups.map((g) => g.lr), [0.1 * lf(7), 0.01 * lf(7)]);
+    close(
+      opt.paramGroups.map((g) => g.lr),
+      [0.1 * lf(7), 0.01 * lf(7)],
+    );
     const sd = sched.stateDict();
     assert.deepEqual(sd, { last_epoch: 7, base_lrs: [0.1, 0.01], _last_lr: sched.getLastLr(), _step_count: 4 });
     // a second scheduler resumes from initial_lr, not the current lr
     const again = new optim.LambdaLR(opt, [(e) => e, (e) => 2 * e], 4);
-    close(opt.paramGroups.map((g) => g.lr), [0.1 * 5, 0.01 * 10]);
+    close(
+      opt.paramGroups.map((g) => g.lr),
+      [0.1 * 5, 0.01 * 10],
+    );
     again.loadStateDict(sd);
     again.step();
     assert.equal(again.lastEpoch, 8);
@@ -323,23 +372,42 @@ test('clipGradNorm_ scales by maxNorm/(total+1e-6) and returns the total norm', 
   }));
 
 function adamPair(): { ps: Tensor[]; opt: optim.Adam } {
-  const ps = [param([0.5, -1, 2]), param([[1, 2], [3, 4]].flat()), param([-0.25])];
-  const opt = new optim.Adam([{ params: [ps[0]] }, { params: [ps[1], ps[2]], weight_decay: 0.01, lr: 0.02 }], { lr: 0.01, amsgrad: true });
+  const ps = [
+    param([0.5, -1, 2]),
+    param(
+      [
+        [1, 2],
+        [3, 4],
+      ].flat(),
+    ),
+    param([-0.25]),
+  ];
+  const opt = new optim.Adam([{ params: [ps[0]] }, { params: [ps[1], ps[2]], weight_decay: 0.01, lr: 0.02 }], {
+    lr: 0.01,
+    amsgrad: true,
+  });
   return { ps, opt };
 }
-const gradAt = (k: number, i: number, n: number): number[] => Array.from({ length: n }, (_, j) => Math.sin(k * 3.1 + i * 1.7 + j) * (1 + k));
+const gradAt = (k: number, i: number, n: number): number[] =>
+  Array.from({ length: n }, (_, j) => Math.sin(k * 3.1 + i * 1.7 + j) * (1 + k));
 
 test('stateDict -> loadStateDict into a fresh optimizer continues bit-identically', () =>
   tidy(() => {
     const a = adamPair();
     const runStep = (o: { ps: Tensor[]; opt: optim.Optimizer<optim.AdamGroup> }, k: number): void => {
-      setGrads(o.ps, o.ps.map((p, i) => gradAt(k, i, p.numel)));
+      setGrads(
+        o.ps,
+        o.ps.map((p, i) => gradAt(k, i, p.numel)),
+      );
       o.opt.step();
     };
     for (let k = 0; k < 3; k++) runStep(a, k);
     a.opt.paramGroups[1].lr = 0.015;
     const sd = a.opt.stateDict();
-    assert.deepEqual(sd.paramGroups.map((g) => g.params), [[0], [1, 2]]);
+    assert.deepEqual(
+      sd.paramGroups.map((g) => g.params),
+      [[0], [1, 2]],
+    );
     assert.equal(sd.paramGroups[1].lr, 0.015);
     assert.equal(sd.paramGroups[1].weight_decay, 0.01);
     assert.deepEqual([...sd.state.keys()], [0, 1, 2]);
@@ -365,7 +433,10 @@ test('stateDict -> loadStateDict into a fresh optimizer continues bit-identicall
     const one = new optim.Adam([param([1, 2, 3])]);
     assert.throws(() => one.loadStateDict(sd), /2 parameter groups/);
     const wrongCount = new optim.Adam([{ params: [param([1, 2, 3])] }, { params: [param([1, 2, 3, 4])] }]);
-    assert.throws(() => wrongCount.loadStateDict(sd), /group 1: loaded state dict has 2 parameters, the optimizer has 1/);
+    assert.throws(
+      () => wrongCount.loadStateDict(sd),
+      /group 1: loaded state dict has 2 parameters, the optimizer has 1/,
+    );
     const wrongShape = new optim.Adam([{ params: [param([1, 2, 3])] }, { params: [param([1, 2, 3]), param([1])] }]);
     assert.throws(() => wrongShape.loadStateDict(sd), /shape \[4\], the parameter has \[3\]/);
     assert.equal(wrongShape.state.size, 0);
@@ -406,7 +477,10 @@ test('200 steps in a tidy loop leave no extra live tensors; dispose and load fre
   const rp = rms.paramGroups[0].params[0];
   const all = (k: number): void =>
     tidy(() => {
-      setGrads(ps, ps.map((p, i) => gradAt(k, i, p.numel)));
+      setGrads(
+        ps,
+        ps.map((p, i) => gradAt(k, i, p.numel)),
+      );
       setGrads([sgdP, rp], [gradAt(k, 0, 2), gradAt(k, 1, 1)]);
       opt.step();
       sgd.step();

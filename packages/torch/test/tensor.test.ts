@@ -1,19 +1,38 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import * as T from '../src/index.js';
+
 const { tensor, tidy, arange, zeros, fromTypedArray, cat, stack, where, Scope, keep } = T;
 
 test('arithmetic broadcasts and promotes like torch', () =>
   tidy(() => {
-    const a = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const b = tensor([10, 20]);
-    assert.deepEqual(a.add(b).tolist(), [[11, 22], [13, 24]]);
-    assert.deepEqual(a.sub(1).mul(2).div(4).tolist(), [[0, 0.5], [1, 1.5]]);
-    assert.deepEqual(a.pow(2).tolist(), [[1, 4], [9, 16]]);
-    assert.deepEqual(a.add(b, 2).tolist(), [[21, 42], [23, 44]]);
+    assert.deepEqual(a.add(b).tolist(), [
+      [11, 22],
+      [13, 24],
+    ]);
+    assert.deepEqual(a.sub(1).mul(2).div(4).tolist(), [
+      [0, 0.5],
+      [1, 1.5],
+    ]);
+    assert.deepEqual(a.pow(2).tolist(), [
+      [1, 4],
+      [9, 16],
+    ]);
+    assert.deepEqual(a.add(b, 2).tolist(), [
+      [21, 42],
+      [23, 44],
+    ]);
     assert.equal(arange(4).add(0.5).dtype, 'float32');
     assert.equal(arange(4).add(1).dtype, 'int64');
-    assert.deepEqual(a.rsub(10).tolist(), [[9, 8], [7, 6]]);
+    assert.deepEqual(a.rsub(10).tolist(), [
+      [9, 8],
+      [7, 6],
+    ]);
   }));
 
 test('TypedArray round trips for every supported dtype', () =>
@@ -30,9 +49,17 @@ test('TypedArray round trips for every supported dtype', () =>
     for (const [data, dtype] of cases) {
       const t = fromTypedArray(data, [2], dtype);
       assert.equal(t.dtype, dtype);
-      assert.deepEqual(Array.from(t.toTypedArray() as ArrayLike<unknown>), Array.from(data as unknown as ArrayLike<unknown>));
+      assert.deepEqual(
+        Array.from(t.toTypedArray() as ArrayLike<unknown>),
+        Array.from(data as unknown as ArrayLike<unknown>),
+      );
     }
-    assert.deepEqual(fromTypedArray(new Uint16Array([0x3c00, 0xc000]), [2], 'float16').float().tolist(), [1, -2]);
+    assert.deepEqual(
+      fromTypedArray(new Uint16Array([0x3c00, 0xc000]), [2], 'float16')
+        .float()
+        .tolist(),
+      [1, -2],
+    );
     assert.throws(() => fromTypedArray(new Float32Array(3), [2, 2]), /needs 16 bytes/);
   }));
 
@@ -40,17 +67,27 @@ test('indexing: select, slices, newaxis, ellipsis, masks and index tensors', () 
   tidy(() => {
     const x = arange(24).view(2, 3, 4);
     assert.deepEqual(x.index(1, 2).tolist(), [20, 21, 22, 23]);
-    assert.deepEqual(x.index(0, ':', '1:3').tolist(), [[1, 2], [5, 6], [9, 10]]);
+    assert.deepEqual(x.index(0, ':', '1:3').tolist(), [
+      [1, 2],
+      [5, 6],
+      [9, 10],
+    ]);
     assert.deepEqual(x.index('...', 0).shape, [2, 3]);
     assert.deepEqual(x.index(null, 0).shape, [1, 3, 4]);
     assert.deepEqual(x.index(0, 0, '::2').tolist(), [0, 2]);
     assert.deepEqual(x.index(0, 0, '-2:').tolist(), [2, 3]);
     assert.deepEqual(x.index(x.gt(20)).tolist(), [21, 22, 23]);
-    assert.deepEqual(x.index(':', tensor([2, 0], { dtype: 'int64' }), 0).tolist(), [[8, 0], [20, 12]]);
+    assert.deepEqual(x.index(':', tensor([2, 0], { dtype: 'int64' }), 0).tolist(), [
+      [8, 0],
+      [20, 12],
+    ]);
     const y = zeros([2, 3]);
     y.indexPut_([0, '1:'], 5);
     y.indexPut_([y.eq(0).logicalAnd(arange(3).eq(0).expand(2, 3))], tensor([7, 8]));
-    assert.deepEqual(y.tolist(), [[7, 5, 5], [8, 0, 0]]);
+    assert.deepEqual(y.tolist(), [
+      [7, 5, 5],
+      [8, 0, 0],
+    ]);
   }));
 
 test('shape ops, reductions, sorting, gather/scatter, nonzero, where', () =>
@@ -59,7 +96,13 @@ test('shape ops, reductions, sorting, gather/scatter, nonzero, where', () =>
     assert.deepEqual(x.permute(1, 0).contiguous().view(-1).tolist(), [0, 3, 1, 4, 2, 5]);
     assert.deepEqual(cat([x, x], 1).shape, [2, 6]);
     assert.deepEqual(stack([x, x]).shape, [2, 2, 3]);
-    assert.deepEqual(x.split(1, 0).map((t) => t.shape), [[1, 3], [1, 3]]);
+    assert.deepEqual(
+      x.split(1, 0).map((t) => t.shape),
+      [
+        [1, 3],
+        [1, 3],
+      ],
+    );
     assert.deepEqual(x.chunk(3, 1).length, 3);
     assert.equal(x.sum().item(), 15);
     assert.deepEqual(x.sum(1).tolist(), [3, 12]);
@@ -70,20 +113,36 @@ test('shape ops, reductions, sorting, gather/scatter, nonzero, where', () =>
     assert.deepEqual(x.flatten().topk(2).values.tolist(), [5, 4]);
     assert.deepEqual(tensor([3, 1, 2]).sort().indices.tolist(), [1, 2, 0]);
     assert.deepEqual(x.gather(1, tensor([[0], [2]], { dtype: 'int64' })).tolist(), [[0], [5]]);
-    assert.deepEqual(zeros([3]).scatter_(0, tensor([2], { dtype: 'int64' }), 1).tolist(), [0, 0, 1]);
+    assert.deepEqual(
+      zeros([3])
+        .scatter_(0, tensor([2], { dtype: 'int64' }), 1)
+        .tolist(),
+      [0, 0, 1],
+    );
     assert.deepEqual(tensor([0, 3, 0, 4]).nonzero().tolist(), [[1], [3]]);
     assert.deepEqual(where(tensor([true, false]), tensor([1, 2]), tensor([3, 4])).tolist(), [1, 4]);
     assert.deepEqual(tensor([-2, 0.5, 3]).clamp(0, 1).tolist(), [0, 0.5, 1]);
     assert.ok(Math.abs(tensor([1, 2, 3, 4]).std().item() - 1.2909944) < 1e-6);
-    assert.ok(x.flip(1).index(0).equal(tensor([2, 1, 0])));
+    assert.ok(
+      x
+        .flip(1)
+        .index(0)
+        .equal(tensor([2, 1, 0])),
+    );
   }));
 
 test('generic dispatcher calls: kwargs, defaults, tuple results, errors name the op', () =>
   tidy(() => {
-    const x = tensor([[1, 5], [3, 2]]);
+    const x = tensor([
+      [1, 5],
+      [3, 2],
+    ]);
     const r = T.callOp('max.dim', [x], { dim: 1, keepdim: true }) as T.Tensor[];
     assert.deepEqual(r[0].tolist(), [[5], [3]]);
-    assert.deepEqual(T.callTensor('add.Tensor', [x, x], { alpha: 3 }).tolist(), [[4, 20], [12, 8]]);
+    assert.deepEqual(T.callTensor('add.Tensor', [x, x], { alpha: 3 }).tolist(), [
+      [4, 20],
+      [12, 8],
+    ]);
     assert.throws(() => x.view(3), /aten::view: shape '\[3\]' is invalid/);
     assert.throws(() => T.callOp('add.Tensor', [x, 'no']), /aten::add.Tensor: .*'other'/);
     assert.throws(() => T.callOp('no_such_op'), /unknown op aten::no_such_op/);
@@ -115,7 +174,14 @@ test('scopes dispose what they do not return; keep() survives; Scope works with 
   }
   assert.equal(t.isDisposed, true);
   assert.throws(() => t.add(1), /disposed/);
-  assert.throws(() => tidy(() => { tensor([1]); throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () =>
+      tidy(() => {
+        tensor([1]);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(T.scopeDepth(), 0);
   kept.dispose();
   out.a[0].dispose();

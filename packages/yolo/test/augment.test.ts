@@ -3,33 +3,34 @@
 // The sha256 prefixes below were produced with OpenCV 4.6.0 (Debian 12 python3-opencv, the build the
 // yolov5n fixtures came from) on the same inputs: the fixture image input_bus320_u8_hwc_bgr.npy (turned
 // to RGB) and a synthetic image given by a formula (synth below). Our implementations are bit-exact.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { test } from 'node:test';
 import { loadNpy } from '@tsyolo/torch';
-import type { Labels, PixelBoxes, RawImage, Rng } from '../src/data/types.js';
-import { RngBase, sampleRng } from '../src/data/rng.js';
-import { loadHyp, requiredHypKeys, resolveHypPath } from '../src/data/hyp.js';
-import { letterbox, resizeImage, resizeLongSide, roundHalfEven, padImage } from '../src/portable/resize.js';
-import { augmentHsv, applyHsvGains, hsvLuts, hsvToRgb, rgbToHsv } from '../src/data/augment/hsv.js';
-import { fliplr, flipud, randomFlip } from '../src/data/augment/flip.js';
+import sharp from 'sharp';
 import { boxCandidates } from '../src/data/augment/candidates.js';
+import { fliplr, flipud, randomFlip } from '../src/data/augment/flip.js';
+import { applyHsvGains, augmentHsv, hsvLuts, hsvToRgb, rgbToHsv } from '../src/data/augment/hsv.js';
+import { xywhn2xyxyRows, xyxy2xywhnRows } from '../src/data/augment/labels.js';
+import { blendImages, mixup, randomBeta, randomGamma } from '../src/data/augment/mixup.js';
+import { buildMosaic, loadMosaic, type MosaicSource } from '../src/data/augment/mosaic.js';
 import {
   applyPerspective,
+  type PerspectiveParams,
   perspectiveMatrix,
   randomPerspective,
   warpAffine,
   warpPerspective,
-  type PerspectiveParams,
 } from '../src/data/augment/perspective.js';
-import { buildMosaic, loadMosaic, type MosaicSource } from '../src/data/augment/mosaic.js';
-import { blendImages, mixup, randomBeta, randomGamma } from '../src/data/augment/mixup.js';
-import { xywhn2xyxyRows, xyxy2xywhnRows } from '../src/data/augment/labels.js';
-import { sampleImage, fixture } from './fixtures.js';
+import { loadHyp, requiredHypKeys, resolveHypPath } from '../src/data/hyp.js';
+import { RngBase, sampleRng } from '../src/data/rng.js';
+import type { Labels, PixelBoxes, RawImage } from '../src/data/types.js';
+import { letterbox, padImage, resizeImage, resizeLongSide, roundHalfEven } from '../src/portable/resize.js';
+import { fixture, sampleImage } from './fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -59,7 +60,9 @@ function synth(w: number, h: number): RawImage {
   const d = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
-      for (let c = 0; c < 3; c++) d[(y * w + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 7) * 19 + ((x * x * 3 + y * y * 5 + c * c) % 23) * 11) & 255;
+      for (let c = 0; c < 3; c++)
+        d[(y * w + x) * 3 + c] =
+          (x * 37 + y * 91 + c * 53 + ((x * y) % 7) * 19 + ((x * x * 3 + y * y * 5 + c * c) % 23) * 11) & 255;
   return { data: d, width: w, height: h };
 }
 
@@ -95,7 +98,10 @@ function assertRowsClose(actual: number[][], expected: number[][], tol: number, 
   assert.equal(actual.length, expected.length, `${msg} row count: ${JSON.stringify(actual)}`);
   for (let i = 0; i < expected.length; i++)
     for (let k = 0; k < expected[i].length; k++)
-      assert.ok(Math.abs(actual[i][k] - expected[i][k]) <= tol, `${msg} row ${i} col ${k}: ${actual[i][k]} vs ${expected[i][k]}`);
+      assert.ok(
+        Math.abs(actual[i][k] - expected[i][k]) <= tol,
+        `${msg} row ${i} col ${k}: ${actual[i][k]} vs ${expected[i][k]}`,
+      );
 }
 
 const FIX_BUS = fixture('input_bus320_u8_hwc_bgr.npy');
@@ -125,16 +131,30 @@ test('hyp: shipped scratch-low equals the raw yolov5 v7.0 hyp of the fixture', (
   const low = loadHyp('hyp.scratch-low.yaml');
   assert.deepEqual(loadHyp('scratch-low'), low);
   if (existsSync(fixJson)) {
-    const raw = JSON.parse(readFileSync(fixJson, 'utf8'))['hyp_raw_from_hyp.scratch-low.yaml'] as Record<string, number>;
+    const raw = JSON.parse(readFileSync(fixJson, 'utf8'))['hyp_raw_from_hyp.scratch-low.yaml'] as Record<
+      string,
+      number
+    >;
     assert.deepEqual({ ...low }, raw);
   }
   assert.deepEqual(Object.keys(low).sort(), [...requiredHypKeys].sort());
   const med = loadHyp('scratch-med');
   const high = loadHyp('hyp.scratch-high');
   const diff = (a: Record<string, number>, b: Record<string, number>) =>
-    Object.fromEntries(Object.keys(a).filter((k) => a[k] !== b[k]).map((k) => [k, b[k]]));
+    Object.fromEntries(
+      Object.keys(a)
+        .filter((k) => a[k] !== b[k])
+        .map((k) => [k, b[k]]),
+    );
   assert.deepEqual(diff({ ...low }, { ...med }), { lrf: 0.1, cls: 0.3, obj: 0.7, scale: 0.9, mixup: 0.1 });
-  assert.deepEqual(diff({ ...low }, { ...high }), { lrf: 0.1, cls: 0.3, obj: 0.7, scale: 0.9, mixup: 0.1, copy_paste: 0.1 });
+  assert.deepEqual(diff({ ...low }, { ...high }), {
+    lrf: 0.1,
+    cls: 0.3,
+    obj: 0.7,
+    scale: 0.9,
+    mixup: 0.1,
+    copy_paste: 0.1,
+  });
 });
 
 test('hyp: validation errors name the file and the key', () => {
@@ -142,15 +162,21 @@ test('hyp: validation errors name the file and the key', () => {
   const base = readFileSync(resolveHypPath('scratch-low'), 'utf8');
   const missing = join(dir, 'missing.yaml');
   writeFileSync(missing, base.replace(/^mosaic:.*$/m, ''));
-  assert.throws(() => loadHyp(missing), (e: Error) => e.message.includes(missing) && e.message.includes("'mosaic'"));
+  assert.throws(
+    () => loadHyp(missing),
+    (e: Error) => e.message.includes(missing) && e.message.includes("'mosaic'"),
+  );
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, base.replace(/^fliplr:.*$/m, 'fliplr: often'));
-  assert.throws(() => loadHyp(bad), (e: Error) => e.message.includes(bad) && e.message.includes("'fliplr'") && e.message.includes('often'));
+  assert.throws(
+    () => loadHyp(bad),
+    (e: Error) => e.message.includes(bad) && e.message.includes("'fliplr'") && e.message.includes('often'),
+  );
   const inf = join(dir, 'inf.yaml');
   writeFileSync(inf, base.replace(/^lr0:.*$/m, 'lr0: .inf'));
   assert.throws(() => loadHyp(inf), /'lr0' must be a finite number/);
   const extra = join(dir, 'extra.yaml');
-  writeFileSync(extra, base + '\nlabel_smoothing: 0.1\n');
+  writeFileSync(extra, `${base}\nlabel_smoothing: 0.1\n`);
   assert.equal(loadHyp(extra).label_smoothing, 0.1);
   assert.throws(() => loadHyp('scratch-nope'), /not found/);
   writeFileSync(join(dir, 'list.yaml'), '- 1\n- 2\n');
@@ -164,7 +190,7 @@ test('roundHalfEven is Python round()', () => {
   assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999, 2.5001, 3].map(roundHalfEven), [0, 2, 2, -0, -2, 2, 3, 3]);
 });
 
-test('letterbox: shapes, ratios and padding as yolov5 (incl. banker\'s rounding)', () => {
+test("letterbox: shapes, ratios and padding as yolov5 (incl. banker's rounding)", () => {
   const img = (w: number, h: number) => solid(w, h, [1, 2, 3]);
   // bus.jpg 810×1080 → 320, auto=False: 240×320 content, 40 px each side (the fixture README)
   let r = letterbox(img(810, 1080), 320, { auto: false });
@@ -191,14 +217,30 @@ test('letterbox: shapes, ratios and padding as yolov5 (incl. banker\'s rounding)
   // banker's rounding of the unpadded size: 2×1 → [h 10, w 5]: r = 2.5, h·r = 2.5 → round → 2 (not 3)
   r = letterbox(img(2, 1), [10, 5], { auto: false });
   assert.deepEqual([r.img.width, r.img.height, ...r.pad], [5, 10, 0, 4]);
-  assert.deepEqual([px(r.img, 0, 3), px(r.img, 0, 4), px(r.img, 0, 5), px(r.img, 0, 6)], [[114, 114, 114], [1, 2, 3], [1, 2, 3], [114, 114, 114]]);
+  assert.deepEqual(
+    [px(r.img, 0, 3), px(r.img, 0, 4), px(r.img, 0, 5), px(r.img, 0, 6)],
+    [
+      [114, 114, 114],
+      [1, 2, 3],
+      [1, 2, 3],
+      [114, 114, 114],
+    ],
+  );
   // 1.5 → 2: 2×1 → [10, 3]: r = 1.5, content 3×2 (round(1.5) = 2), dh = 8 → 4 + 4
   r = letterbox(img(2, 1), [10, 3], { auto: false });
   assert.deepEqual([r.img.width, r.img.height, ...r.pad], [3, 10, 0, 4]);
   // odd padding: content 5×3 in 5×10: dh = 3.5 → top round(3.4) = 3, bottom round(3.6) = 4
   r = letterbox(img(5, 3), [10, 5], { auto: false });
   assert.deepEqual(r.pad, [0, 3.5]);
-  assert.deepEqual([px(r.img, 0, 2), px(r.img, 0, 3), px(r.img, 0, 5), px(r.img, 0, 6)], [[114, 114, 114], [1, 2, 3], [1, 2, 3], [114, 114, 114]]);
+  assert.deepEqual(
+    [px(r.img, 0, 2), px(r.img, 0, 3), px(r.img, 0, 5), px(r.img, 0, 6)],
+    [
+      [114, 114, 114],
+      [1, 2, 3],
+      [1, 2, 3],
+      [114, 114, 114],
+    ],
+  );
   // scaleup=False keeps small images at r = 1
   r = letterbox(img(100, 50), 640, { auto: false, scaleup: false });
   assert.deepEqual([r.img.width, r.img.height, ...r.pad, ...r.ratio], [640, 640, 270, 295, 1, 1]);
@@ -207,7 +249,14 @@ test('letterbox: shapes, ratios and padding as yolov5 (incl. banker\'s rounding)
   assert.deepEqual([r.img.width, r.img.height, ...r.pad, ...r.ratio], [32, 64, 0, 0, 0.32, 1.28]);
   // custom colour
   r = letterbox(img(4, 2), [4, 4], { auto: false, color: [7, 8, 9] });
-  assert.deepEqual([px(r.img, 0, 0), px(r.img, 0, 1), px(r.img, 0, 3)], [[7, 8, 9], [1, 2, 3], [7, 8, 9]]);
+  assert.deepEqual(
+    [px(r.img, 0, 0), px(r.img, 0, 1), px(r.img, 0, 3)],
+    [
+      [7, 8, 9],
+      [1, 2, 3],
+      [7, 8, 9],
+    ],
+  );
 });
 
 test('resize: bit-exact with cv2 INTER_LINEAR / INTER_AREA / INTER_NEAREST', () => {
@@ -219,7 +268,8 @@ test('resize: bit-exact with cv2 INTER_LINEAR / INTER_AREA / INTER_NEAREST', () 
     [13, 9, 'area', '283d8a1ffcbb1e51'],
     [40, 25, 'nearest', '2dd0043d1395d7ce'],
   ];
-  for (const [w, h, m, hash] of expect) assert.equal(sha(resizeImage(s, w, h, m)), hash, `synth 97×61 → ${w}×${h} ${m}`);
+  for (const [w, h, m, hash] of expect)
+    assert.equal(sha(resizeImage(s, w, h, m)), hash, `synth 97×61 → ${w}×${h} ${m}`);
   // 2× downscale: INTER_LINEAR switches to the area average (a+b+c+d+2)>>2
   const t = solid(4, 2, [0, 0, 0]);
   t.data.set([10, 0, 0, 11, 0, 0, 20, 0, 0, 21, 0, 0, 12, 0, 0, 13, 0, 0, 22, 0, 0, 24, 0, 0]);
@@ -242,7 +292,11 @@ test('resize: bit-exact with cv2 on the fixture image', { skip: noBus }, () => {
 
 test('letterbox of bus.jpg (sharp decode) vs the yolov5 fixture (cv2 decode + resize)', { skip: noJpg }, async () => {
   const { data, info } = await sharp(BUS_JPG).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const img: RawImage = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  const img: RawImage = {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+  };
   const lb = letterbox(img, 320, { auto: false });
   assert.deepEqual([lb.img.width, lb.img.height, ...lb.pad], [320, 320, 40, 0]);
   const ref = busFixtureRgb();
@@ -315,7 +369,8 @@ test('HSV: bit-exact with cv2 augment_hsv on the fixture and on an odd-width ima
     [busFixtureRgb(), [1, 1, 1], 'ab73735bc6e94d1a'],
     [synth(97, 61), [1.01, 0.5, 1.3], '125d616504b60ac7'],
   ];
-  for (const [img, gains, hash] of cases) assert.equal(sha(applyHsvGains(img, gains)), hash, `gains ${gains} on ${img.width}×${img.height}`);
+  for (const [img, gains, hash] of cases)
+    assert.equal(sha(applyHsvGains(img, gains)), hash, `gains ${gains} on ${img.width}×${img.height}`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -325,10 +380,22 @@ test('flips: image and normalised labels', () => {
   const img = coordImage(3, 2, 9);
   const labels: Labels = { rows: Float32Array.of(1, 0.25, 0.125, 0.5, 0.25), n: 1 };
   const lr = fliplr(img, labels);
-  assert.deepEqual([px(lr.img, 0, 0), px(lr.img, 2, 1)], [[2, 0, 9], [0, 1, 9]]);
+  assert.deepEqual(
+    [px(lr.img, 0, 0), px(lr.img, 2, 1)],
+    [
+      [2, 0, 9],
+      [0, 1, 9],
+    ],
+  );
   assert.deepEqual(rows(lr.labels), [[1, 0.75, 0.125, 0.5, 0.25]]);
   const ud = flipud(img, labels);
-  assert.deepEqual([px(ud.img, 0, 0), px(ud.img, 2, 1)], [[0, 1, 9], [2, 0, 9]]);
+  assert.deepEqual(
+    [px(ud.img, 0, 0), px(ud.img, 2, 1)],
+    [
+      [0, 1, 9],
+      [2, 0, 9],
+    ],
+  );
   assert.deepEqual(rows(ud.labels), [[1, 0.25, 0.875, 0.5, 0.25]]);
   assert.deepEqual(rows(labels), [[1, 0.25, 0.125, 0.5, 0.25]], 'input untouched');
   // randomFlip: two draws, up-down first
@@ -344,7 +411,15 @@ test('flips: image and normalised labels', () => {
 // candidates
 
 test('boxCandidates: size, aspect ratio and area thresholds', () => {
-  const before = boxes([0, 0, 0, 10, 10], [0, 0, 0, 10, 10], [0, 0, 0, 10, 10], [0, 0, 0, 10, 10], [0, 0, 0, 300, 10], [0, 0, 0, 10, 10], [0, 0, 0, 100, 100]);
+  const before = boxes(
+    [0, 0, 0, 10, 10],
+    [0, 0, 0, 10, 10],
+    [0, 0, 0, 10, 10],
+    [0, 0, 0, 10, 10],
+    [0, 0, 0, 300, 10],
+    [0, 0, 0, 10, 10],
+    [0, 0, 0, 100, 100],
+  );
   const after = boxes(
     [0, 0, 0, 10, 10], // unchanged: kept
     [0, 0, 0, 2, 10], // w = 2: not > 2
@@ -356,15 +431,21 @@ test('boxCandidates: size, aspect ratio and area thresholds', () => {
   );
   assert.deepEqual(Array.from(boxCandidates(before.rows, after.rows, 7)), [1, 0, 1, 0, 0, 0, 0]);
   // box1 is scaled by s before the area ratio: 10×10 × s=0.5 → 25 px²; a 3×3 result is 0.36 of it
-  assert.deepEqual(Array.from(boxCandidates(before.rows.subarray(25, 30), after.rows.subarray(25, 30), 1, {}, 0.5)), [1]);
+  assert.deepEqual(
+    Array.from(boxCandidates(before.rows.subarray(25, 30), after.rows.subarray(25, 30), 1, {}, 0.5)),
+    [1],
+  );
   // thresholds are options
-  assert.deepEqual(Array.from(boxCandidates(before.rows, after.rows, 7, { whThr: 1, arThr: 200, areaThr: 0.01 })), [1, 1, 1, 0, 1, 1, 1]);
+  assert.deepEqual(
+    Array.from(boxCandidates(before.rows, after.rows, 7, { whThr: 1, arThr: 200, areaThr: 0.01 })),
+    [1, 1, 1, 0, 1, 1, 1],
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
 // perspective
 
-const zeroParams: PerspectiveParams = { px: 0, py: 0, angle: 0, scale: 1, shearX: 0, shearY: 0, tx: 50, ty: 40 };
+const _zeroParams: PerspectiveParams = { px: 0, py: 0, angle: 0, scale: 1, shearX: 0, shearY: 0, tx: 50, ty: 40 };
 
 test('randomPerspective: pure translation (draw order, image and boxes)', () => {
   const img = coordImage(100, 80, 3);
@@ -382,14 +463,26 @@ test('randomPerspective: pure translation (draw order, image and boxes)', () => 
   assert.deepEqual(px(res.img, 4, 10), [114, 114, 114]);
   assert.deepEqual(px(res.img, 50, 76), [114, 114, 114]);
   // second box moves to x 5..9 (w 4 > 2), y −4..76 → clipped 0..76: kept
-  assertRowsClose(rows(res.boxes), [[7, 15, 16, 35, 36], [8, 5, 0, 9, 76]], 1e-4);
+  assertRowsClose(
+    rows(res.boxes),
+    [
+      [7, 15, 16, 35, 36],
+      [8, 5, 0, 9, 76],
+    ],
+    1e-4,
+  );
 });
 
 test('randomPerspective: pure scale about the centre', () => {
   const img = coordImage(100, 80, 3);
   // scale = 1: s = uniform(0, 2) with draw 0.75 → 1.5; translate 0 → T = (50, 40)
   const rng = new ScriptRng([0, 0, 0.5, 0.75, 0.5, 0.5, 0.5, 0.5]);
-  const res = randomPerspective(img, boxes([1, 40, 30, 60, 50], [2, 49, 39, 50, 40]), { degrees: 0, translate: 0, scale: 1, shear: 0 }, rng);
+  const res = randomPerspective(
+    img,
+    boxes([1, 40, 30, 60, 50], [2, 49, 39, 50, 40]),
+    { degrees: 0, translate: 0, scale: 1, shear: 0 },
+    rng,
+  );
   assert.equal(res.params.scale, 1.5);
   // x' = 1.5(x − 50) + 50; y' = 1.5(y − 40) + 40. The 1×1 box becomes 1.5×1.5: dropped (w ≤ 2)
   assertRowsClose(rows(res.boxes), [[1, 35, 25, 65, 55]], 1e-4);
@@ -405,12 +498,23 @@ test('randomPerspective: 90° rotation with known corners', () => {
   const img = coordImage(100, 100, 5);
   // degrees = 90, draw 1.0 → angle 90 (cv2 angle is counter-clockwise in image coordinates)
   const rng = new ScriptRng([0, 0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5]);
-  const res = randomPerspective(img, boxes([4, 10, 20, 40, 30]), { degrees: 90, translate: 0, scale: 0, shear: 0 }, rng);
+  const res = randomPerspective(
+    img,
+    boxes([4, 10, 20, 40, 30]),
+    { degrees: 90, translate: 0, scale: 0, shear: 0 },
+    rng,
+  );
   assert.equal(res.params.angle, 90);
   // centred (xc, yc) → (yc, −xc): x' = y, y' = 100 − x. Corners (10,20) (40,30) (10,30) (40,20) → (20,90) (30,60) (30,90) (20,60)
   assertRowsClose(rows(res.boxes), [[4, 20, 60, 30, 90]], 1e-9);
   // image: output (X, Y) = source (100 − Y, X)
-  for (const [X, Y] of [[0, 1], [10, 30], [99, 99], [57, 3]]) assert.deepEqual(px(res.img, X, Y), [100 - Y, X, 5], `(${X},${Y})`);
+  for (const [X, Y] of [
+    [0, 1],
+    [10, 30],
+    [99, 99],
+    [57, 3],
+  ])
+    assert.deepEqual(px(res.img, X, Y), [100 - Y, X, 5], `(${X},${Y})`);
   // row Y = 0 samples source x = 100, i.e. past the last column: border colour
   assert.deepEqual(px(res.img, 10, 0), [114, 114, 114]);
 });
@@ -422,7 +526,12 @@ test('randomPerspective: identity keeps the image; border crops', () => {
   assert.equal(same.img, img, 'M = I and no border: no warp');
   assert.equal(same.boxes.n, 0);
   // border [−8, −16]: output 32×32 centred crop
-  const crop = randomPerspective(img, boxes([0, 16, 8, 48, 40], [1, 0, 0, 10, 10]), { degrees: 0, translate: 0, scale: 0, shear: 0, border: [-8, -16] }, new ScriptRng(mid));
+  const crop = randomPerspective(
+    img,
+    boxes([0, 16, 8, 48, 40], [1, 0, 0, 10, 10]),
+    { degrees: 0, translate: 0, scale: 0, shear: 0, border: [-8, -16] },
+    new ScriptRng(mid),
+  );
   assert.deepEqual([crop.img.width, crop.img.height], [32, 32]);
   assert.deepEqual(px(crop.img, 0, 0), [16, 8, 1]);
   assert.deepEqual(px(crop.img, 31, 31), [47, 39, 1]);
@@ -432,12 +541,22 @@ test('randomPerspective: identity keeps the image; border crops', () => {
 test('perspective: matrix and warps bit-exact with numpy/cv2', { skip: noBus }, () => {
   const p: PerspectiveParams = { px: 0, py: 0, angle: 30, scale: 0.8, shearX: 5, shearY: -3, tx: 150, ty: 140 };
   const M = perspectiveMatrix(p, 320, 320);
-  const ref = [0.6578248576171815, 0.46061392412527935, -28.950205078793715, -0.43630917457203316, 0.6718572113143345, 102.31231412123178, 0, 0, 1];
+  const ref = [
+    0.6578248576171815, 0.46061392412527935, -28.950205078793715, -0.43630917457203316, 0.6718572113143345,
+    102.31231412123178, 0, 0, 1,
+  ];
   for (let i = 0; i < 9; i++) assert.ok(Math.abs(M[i] - ref[i]) < 1e-12, `M[${i}] ${M[i]} vs ${ref[i]}`);
   const bus = busFixtureRgb();
   assert.equal(sha(warpAffine(bus, ref, 300, 280, 114)), 'acb049095b15dbce');
-  const P = [1.1399623608071865, 0.1807028598995353, -51.3064353130755, -0.1647028598995353, 1.0279623608071864, 21.878479854775833, 0.0004, -0.0003, 0.984];
-  const MP = perspectiveMatrix({ px: 0.0004, py: -0.0003, angle: 12, scale: 1.1, shearX: 0, shearY: 0, tx: 160, ty: 160 }, 320, 320);
+  const P = [
+    1.1399623608071865, 0.1807028598995353, -51.3064353130755, -0.1647028598995353, 1.0279623608071864,
+    21.878479854775833, 0.0004, -0.0003, 0.984,
+  ];
+  const MP = perspectiveMatrix(
+    { px: 0.0004, py: -0.0003, angle: 12, scale: 1.1, shearX: 0, shearY: 0, tx: 160, ty: 160 },
+    320,
+    320,
+  );
   for (let i = 0; i < 9; i++) assert.ok(Math.abs(MP[i] - P[i]) < 1e-12, `MP[${i}]`);
   assert.equal(sha(warpPerspective(bus, P, 320, 320, 114)), '90e287ee31f54507');
   // applyPerspective with perspective ≠ 0 uses warpPerspective and divides box corners by w
@@ -448,7 +567,13 @@ test('perspective: matrix and warps bit-exact with numpy/cv2', { skip: noBus }, 
     return [(P[0] * x + P[1] * y + P[2]) / w, (P[3] * x + P[4] * y + P[5]) / w];
   };
   const cs = [corner(100, 100), corner(200, 200), corner(100, 200), corner(200, 100)];
-  const exp = [0, Math.min(...cs.map((c) => c[0])), Math.min(...cs.map((c) => c[1])), Math.max(...cs.map((c) => c[0])), Math.max(...cs.map((c) => c[1]))];
+  const exp = [
+    0,
+    Math.min(...cs.map((c) => c[0])),
+    Math.min(...cs.map((c) => c[1])),
+    Math.max(...cs.map((c) => c[0])),
+    Math.max(...cs.map((c) => c[1])),
+  ];
   assertRowsClose(rows(res.boxes), [exp], 1e-4);
 });
 
@@ -485,7 +610,10 @@ test('mosaic: draw order, placement and labels (s = 64)', () => {
   //   img 1 (40×64) top-right:    a = [48, 0, 88, 64],  b = [0, 0, 40, 64]   → pad (48, 0)
   //   img 5 (64×64) bottom-left:  a = [0, 64, 48, 128], b = [16, 0, 64, 64]  → pad (−16, 64)
   //   img 9 (30×20) bottom-right: a = [48, 64, 78, 84], b = [0, 0, 30, 20]   → pad (48, 64)
-  const sources = [3, 1, 5, 9].map((i) => ({ img: coordImage(...sizes[i], i), labels: { rows: Float32Array.from(labelsOf[i]), n: 1 } }));
+  const sources = [3, 1, 5, 9].map((i) => ({
+    img: coordImage(...sizes[i], i),
+    labels: { rows: Float32Array.from(labelsOf[i]), n: 1 },
+  }));
   const m = buildMosaic(s, 48, 64, sources);
   assert.deepEqual(px(m.img, 0, 16), [16, 0, 3]);
   assert.deepEqual(px(m.img, 47, 63), [63, 47, 3]);
@@ -500,9 +628,25 @@ test('mosaic: draw order, placement and labels (s = 64)', () => {
   assert.deepEqual(px(m.img, 78, 83), [114, 114, 114]);
   assert.deepEqual(px(m.img, 60, 84), [114, 114, 114]);
   // labels: xywhn → pixel xyxy + pad, clipped to [0, 128]
-  assertRowsClose(rows(m.boxes), [[0, 0, 28, 32, 52], [1, 58, 8, 78, 24], [2, 16, 64, 48, 96], [3, 48, 64, 78, 84]], 1e-5);
+  assertRowsClose(
+    rows(m.boxes),
+    [
+      [0, 0, 28, 32, 52],
+      [1, 58, 8, 78, 24],
+      [2, 16, 64, 48, 96],
+      [3, 48, 64, 78, 84],
+    ],
+    1e-5,
+  );
   // after the −32 crop: box 0 → x −32..0 (w 0) and box 1 → y −24..−8 are dropped
-  assertRowsClose(rows(res.boxes), [[2, 0, 32, 16, 64], [3, 16, 32, 46, 52]], 1e-4);
+  assertRowsClose(
+    rows(res.boxes),
+    [
+      [2, 0, 32, 16, 64],
+      [3, 16, 32, 46, 52],
+    ],
+    1e-4,
+  );
   assert.deepEqual(px(res.img, 0, 0), [48, 16, 3]); // canvas (32, 32) → img 3 (32 + 16, 32 − 16)
   assert.deepEqual(px(res.img, 20, 0), [4, 32, 1]); // canvas (52, 32) → img 1 (52 − 48, 32)
   assert.deepEqual(px(res.img, 10, 40), [58, 8, 5]); // canvas (42, 72) → img 5 (42 + 16, 72 − 64)
@@ -511,7 +655,10 @@ test('mosaic: draw order, placement and labels (s = 64)', () => {
 });
 
 test('mosaic: explicit index population uses rng.choice', () => {
-  const load = (i: number): MosaicSource => ({ img: solid(32, 32, [i, i, i]), labels: { rows: new Float32Array(0), n: 0 } });
+  const load = (i: number): MosaicSource => ({
+    img: solid(32, 32, [i, i, i]),
+    labels: { rows: new Float32Array(0), n: 0 },
+  });
   const rng = new ScriptRng([0.5, 0.5, 0.0, 0.5, 0.99, 0.99, 0.99, 0.99, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
   const res = loadMosaic(7, [11, 12, 13, 14], load, { size: 32, degrees: 0, translate: 0, scale: 0, shear: 0 }, rng);
   assert.deepEqual(res.indices, [7, 11, 13, 14]);
@@ -531,7 +678,10 @@ test('mixup: blend truncates, labels concatenate, Beta(32, 32) statistics', () =
   const rng = sampleRng(1, 0, 0);
   const m = mixup(a, l1, b, l2, rng);
   assert.equal(m.labels.n, 3);
-  assert.deepEqual(rows(m.labels).map((r) => r[0]), [0, 1, 2]);
+  assert.deepEqual(
+    rows(m.labels).map((r) => r[0]),
+    [0, 1, 2],
+  );
   assert.ok(m.r > 0.2 && m.r < 0.8);
   // Beta(32, 32): mean 0.5, sd √(32·32 / (64²·65)) = 0.0620
   const n = 4000;
@@ -571,10 +721,22 @@ test('every random augmentation is deterministic for the same Rng seed', () => {
     const img = { ...p.img, data: p.img.data.slice() };
     const gains = augmentHsv(img, 0.015, 0.7, 0.4, rng);
     const f = randomFlip(img, xyxy2xywhnRows(p.boxes, img.width, img.height, true, 1e-3), 0.5, 0.5, rng);
-    const load = (i: number): MosaicSource => ({ img: resizeImage(synth(40 + i, 30 + 2 * i), 64, 48), labels: { rows: Float32Array.of(i, 0.5, 0.5, 0.4, 0.3), n: 1 } });
+    const load = (i: number): MosaicSource => ({
+      img: resizeImage(synth(40 + i, 30 + 2 * i), 64, 48),
+      labels: { rows: Float32Array.of(i, 0.5, 0.5, 0.4, 0.3), n: 1 },
+    });
     const mo = loadMosaic(2, 20, load, { size: 64, ...opts }, rng);
     const mx = mixup(mo.img, mo.boxes, mo.img, mo.boxes, rng);
-    return [sha(f.img), JSON.stringify(rows(f.labels)), JSON.stringify(gains), sha(mo.img), JSON.stringify(rows(mo.boxes)), mo.indices.join(), mx.r, rng.random()];
+    return [
+      sha(f.img),
+      JSON.stringify(rows(f.labels)),
+      JSON.stringify(gains),
+      sha(mo.img),
+      JSON.stringify(rows(mo.boxes)),
+      mo.indices.join(),
+      mx.r,
+      rng.random(),
+    ];
   };
   assert.deepEqual(run(1), run(1));
   assert.notDeepEqual(run(1), run(2));

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { tensor, tidy } from '@tsyolo/torch';
-import { anchorMetric, buildModel, checkAnchors, kmeanAnchors, labelSizes, type DetectionModel } from '../src/index.js';
 import { Xoshiro128 } from '../src/data/rng.js';
+import { anchorMetric, buildModel, checkAnchors, type DetectionModel, kmeanAnchors, labelSizes } from '../src/index.js';
 
 // yolov5n's default anchors, pixels, level order (P3/8, P4/16, P5/32)
 const DEFAULT_ANCHORS = [10, 13, 16, 30, 33, 23, 30, 61, 62, 45, 59, 119, 116, 90, 156, 198, 373, 326];
@@ -13,7 +13,14 @@ interface Dataset {
 }
 
 /** n images of random size, each with 0..maxLabels boxes whose pixel sizes (at imgsz) come from `size`. */
-function synth(seed: number, n: number, maxLabels: number, size: (r: Xoshiro128) => [number, number], imgsz = 640, square = false): Dataset {
+function synth(
+  seed: number,
+  n: number,
+  maxLabels: number,
+  size: (r: Xoshiro128) => [number, number],
+  imgsz = 640,
+  square = false,
+): Dataset {
   const r = new Xoshiro128(seed, 12345);
   const shapes: [number, number][] = [];
   const labels: Float32Array[] = [];
@@ -34,7 +41,13 @@ function synth(seed: number, n: number, maxLabels: number, size: (r: Xoshiro128)
 }
 
 /** yolov5's check_anchors metric with plain loops in float64, from scratch (scale draws: one per image). */
-function referenceMetric(ds: Dataset, imgsz: number, anchors: number[], thr: number, seed: number): { bpr: number; aat: number } {
+function referenceMetric(
+  ds: Dataset,
+  imgsz: number,
+  anchors: number[],
+  thr: number,
+  seed: number,
+): { bpr: number; aat: number } {
   const rng = new Xoshiro128(seed);
   const scale = ds.shapes.map(() => rng.uniform(0.9, 1.1));
   const wh: [number, number][] = [];
@@ -82,9 +95,10 @@ function referenceFitness(wh: Float32Array, k: ArrayLike<number>, thr: number): 
 }
 
 const anchorsOf = (m: DetectionModel): Float32Array => m.detect.anchors.toTypedArray() as Float32Array;
-const areas = (a: ArrayLike<number>): number[] => Array.from({ length: a.length / 2 }, (_, i) => a[2 * i] * a[2 * i + 1]);
+const areas = (a: ArrayLike<number>): number[] =>
+  Array.from({ length: a.length / 2 }, (_, i) => a[2 * i] * a[2 * i + 1]);
 
-test('checkAnchors: BPR and aat equal a plain-loop reference of yolov5\'s metric', () => {
+test("checkAnchors: BPR and aat equal a plain-loop reference of yolov5's metric", () => {
   const ds = synth(1, 300, 8, (r) => [r.uniform(4, 400), r.uniform(4, 400)]);
   for (const seed of [0, 7]) {
     const model = buildModel('yolov5n', { nc: 3 });
@@ -144,11 +158,18 @@ test('checkAnchors: boxes the size of the default anchors keep them bit for bit'
 
 test('checkAnchors: very elongated boxes get new anchors, in grid units and in order', () => {
   // tall, thin boxes (3–6 px by 150–600 px) and some wide ones: no default anchor is within 4× on both sides
-  const ds = synth(3, 400, 10, (r) => {
-    const w = r.uniform(3, 6);
-    const h = r.uniform(150, 600);
-    return r.random() < 0.8 ? [w, h] : [h, w];
-  }, 640, true);
+  const ds = synth(
+    3,
+    400,
+    10,
+    (r) => {
+      const w = r.uniform(3, 6);
+      const h = r.uniform(150, 600);
+      return r.random() < 0.8 ? [w, h] : [h, w];
+    },
+    640,
+    true,
+  );
   const model = buildModel('yolov5n', { nc: 3 });
   try {
     const logs: string[] = [];

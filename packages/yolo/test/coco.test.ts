@@ -1,11 +1,11 @@
 // COCO evaluation (pycocotools' COCOeval protocol, bbox): the seeded parity fixture and hand-built cases.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { loadNpy, tidy } from '@tsyolo/torch';
-import { cocoEval, cocoEvalData, cocoPerCategoryAp, type CocoDetection, type CocoGroundTruth } from '../src/index.js';
+import { type CocoDetection, type CocoGroundTruth, cocoEval, cocoEvalData, cocoPerCategoryAp } from '../src/index.js';
 import { cocoFixture } from './fixtures.js';
-
 
 function readJson<T>(name: string): T {
   return JSON.parse(readFileSync(cocoFixture(name), 'utf8')) as T;
@@ -175,8 +175,14 @@ test('a category without detections counts 0, one without annotations is left ou
   near(r.stats[0], 0.5);
   near(r.stats[8], 0.5);
   const per = cocoPerCategoryAp(r);
-  assert.deepEqual(per.map((c) => c.catId), [1, 2, 3]);
-  nearAll(per.map((c) => c.ap), [1, 0, -1]);
+  assert.deepEqual(
+    per.map((c) => c.catId),
+    [1, 2, 3],
+  );
+  nearAll(
+    per.map((c) => c.ap),
+    [1, 0, -1],
+  );
   // catIds restricts the evaluation
   near(cocoEvalData(gt, [det(1, 1, A, 0.9)], { catIds: [1] }).stats[0], 1);
   // imgIds restricts it too
@@ -187,7 +193,8 @@ test('a category without detections counts 0, one without annotations is left ou
 
 test('maxDets: detections are cut per image by score', () => {
   const gt = gtOf([1], [1], [ann(1, 1, A)]);
-  const fps = (k: number, hi: number) => Array.from({ length: k }, (_, i) => det(1, 1, [300 + i, 300, 20, 20] as Box, hi - i * 1e-4));
+  const fps = (k: number, hi: number) =>
+    Array.from({ length: k }, (_, i) => det(1, 1, [300 + i, 300, 20, 20] as Box, hi - i * 1e-4));
   // 10 higher-scored false positives: the TP is the 11th detection
   const r = cocoEvalData(gt, [det(1, 1, A, 0.5), ...fps(10, 0.9)]);
   assert.equal(r.stats[6], 0); // AR@1

@@ -1,11 +1,12 @@
 // Datasets: data.yaml forms, image lists, verification of broken files, the labels cache and the
 // synthetic shapes dataset. Everything is built in a temporary folder.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -13,20 +14,20 @@ import {
   symlinkSync,
   unlinkSync,
   writeFileSync,
-  existsSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import {
+  DataConfigError,
   img2labelPath,
   listImages,
   loadDataConfig,
   loadLabels,
+  SYNTH_CLASSES,
   synthesizeDataset,
   verifyImageLabel,
-  SYNTH_CLASSES,
-  DataConfigError,
 } from '../src/index.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'tsyolo-dataset-'));
@@ -62,7 +63,9 @@ test('img2labelPath follows yolov5: last /images/ → /labels/, extension → .t
 });
 
 test('synthesizeDataset: same seed gives identical bytes, another seed differs; labels are valid', async () => {
-  const a = join(TMP, 'synth-a'), b = join(TMP, 'synth-b'), c = join(TMP, 'synth-c');
+  const a = join(TMP, 'synth-a'),
+    b = join(TMP, 'synth-b'),
+    c = join(TMP, 'synth-c');
   const t0 = performance.now();
   const ra = await synthesizeDataset({ out: a, train: 8, val: 3, seed: 7 });
   const ms = performance.now() - t0;
@@ -70,7 +73,13 @@ test('synthesizeDataset: same seed gives identical bytes, another seed differs; 
   await synthesizeDataset({ out: c, train: 8, val: 3, seed: 8 });
   assert.deepEqual(ra.names, SYNTH_CLASSES.slice(0, 6));
   assert.ok(ms < 5000, `11 images took ${ms} ms`);
-  const some = ['images/train/000000.jpg', 'images/train/000005.jpg', 'images/val/000002.jpg', 'labels/train/000003.txt', 'data.yaml'];
+  const some = [
+    'images/train/000000.jpg',
+    'images/train/000005.jpg',
+    'images/val/000002.jpg',
+    'labels/train/000003.txt',
+    'data.yaml',
+  ];
   for (const f of some) assert.equal(sha(join(a, f)), sha(join(b, f)), `${f} differs between runs with one seed`);
   for (const f of some.slice(0, 3)) assert.notEqual(sha(join(a, f)), sha(join(c, f)), `${f} equal across seeds`);
   // a val image does not depend on the number of train images
@@ -105,17 +114,35 @@ test('loadDataConfig: folder, .txt list, list of folders, names map, errors nami
   // folder sources, names list, relative path
   const ext = join(TMP, 'cfg-yamls');
   mkdirSync(ext, { recursive: true });
-  let c = loadDataConfig(yaml(ext, 'a.yaml', 'path: ../cfg\ntrain: images/train\nval: images/val\nnames: [a, b, c]\ndownload: https://example.invalid/x.zip\n'));
+  let c = loadDataConfig(
+    yaml(
+      ext,
+      'a.yaml',
+      'path: ../cfg\ntrain: images/train\nval: images/val\nnames: [a, b, c]\ndownload: https://example.invalid/x.zip\n',
+    ),
+  );
   assert.equal(c.root, root);
   assert.deepEqual(c.train, [join(root, 'images/train')]);
   assert.deepEqual(c.names, ['a', 'b', 'c']);
   assert.equal(c.test, undefined);
   // .txt list: './' lines relative to the list's folder, others relative to the dataset root
-  writeFileSync(join(root, 'lists.txt'), './images/train/000000.jpg\nimages/train/000001.jpg\n\n# comment\nimages/train/notes.md\n');
-  c = loadDataConfig(yaml(root, 'b.yaml', 'train: lists.txt\nval: [images/val, images/train]\ntest: images/val\nnames: {0: x, 1: y, 2: z}\nnc: 3\n'));
+  writeFileSync(
+    join(root, 'lists.txt'),
+    './images/train/000000.jpg\nimages/train/000001.jpg\n\n# comment\nimages/train/notes.md\n',
+  );
+  c = loadDataConfig(
+    yaml(
+      root,
+      'b.yaml',
+      'train: lists.txt\nval: [images/val, images/train]\ntest: images/val\nnames: {0: x, 1: y, 2: z}\nnc: 3\n',
+    ),
+  );
   assert.equal(c.root, root);
   assert.deepEqual(c.names, ['x', 'y', 'z']);
-  assert.deepEqual(listImages(c.train, { root: c.root }), [join(root, 'images/train/000000.jpg'), join(root, 'images/train/000001.jpg')]);
+  assert.deepEqual(listImages(c.train, { root: c.root }), [
+    join(root, 'images/train/000000.jpg'),
+    join(root, 'images/train/000001.jpg'),
+  ]);
   assert.equal(listImages(c.val, { root: c.root }).length, 6);
   assert.deepEqual(c.test, [join(root, 'images/val')]);
   // nc alone gives class names
@@ -125,13 +152,30 @@ test('loadDataConfig: folder, .txt list, list of folders, names map, errors nami
   const expectErr = (file: string, key: string | undefined, re: RegExp): void => {
     assert.throws(
       () => loadDataConfig(file),
-      (e: unknown) => e instanceof DataConfigError && e.file === file && e.key === key && re.test(e.message) && e.message.includes(file),
+      (e: unknown) =>
+        e instanceof DataConfigError &&
+        e.file === file &&
+        e.key === key &&
+        re.test(e.message) &&
+        e.message.includes(file),
     );
   };
-  expectErr(yaml(root, 'd.yaml', 'train: images/train\nval: images/val\nnames: [a, b]\nnc: 3\n'), 'nc', /nc is 3 but names has 2/);
-  expectErr(yaml(root, 'e.yaml', 'train: images/train\nval: images/nope\nnames: [a]\n'), 'val', /images\/nope does not exist/);
+  expectErr(
+    yaml(root, 'd.yaml', 'train: images/train\nval: images/val\nnames: [a, b]\nnc: 3\n'),
+    'nc',
+    /nc is 3 but names has 2/,
+  );
+  expectErr(
+    yaml(root, 'e.yaml', 'train: images/train\nval: images/nope\nnames: [a]\n'),
+    'val',
+    /images\/nope does not exist/,
+  );
   expectErr(yaml(root, 'f.yaml', 'train: images/train\nnames: [a]\n'), 'val', /missing/);
-  expectErr(yaml(root, 'g.yaml', 'train: images/train\nval: images/val\nnames: {0: a, 2: b}\n'), 'names', /1 is missing/);
+  expectErr(
+    yaml(root, 'g.yaml', 'train: images/train\nval: images/val\nnames: {0: a, 2: b}\n'),
+    'names',
+    /1 is missing/,
+  );
   expectErr(yaml(root, 'h.yaml', 'train: images/train\nval: images/val\n'), 'names', /missing/);
   expectErr(yaml(root, 'i.yaml', 'train: [images/train\n'), undefined, /not valid YAML/);
   expectErr(join(root, 'absent.yaml'), undefined, /file not found/);
@@ -140,8 +184,12 @@ test('loadDataConfig: folder, .txt list, list of folders, names map, errors nami
 test('listImages: recursive, sorted, hidden and non-image files skipped, missing source is an error', () => {
   const d = join(TMP, 'list');
   mkdirSync(join(d, 'sub'), { recursive: true });
-  for (const f of ['b.jpg', 'a.PNG', 'sub/c.webp', '.hidden.jpg', '._a.jpg', 'notes.txt', 'x.bmp']) writeFileSync(join(d, f), '');
-  assert.deepEqual(listImages(d), ['a.PNG', 'b.jpg', 'sub/c.webp', 'x.bmp'].map((f) => join(d, f)));
+  for (const f of ['b.jpg', 'a.PNG', 'sub/c.webp', '.hidden.jpg', '._a.jpg', 'notes.txt', 'x.bmp'])
+    writeFileSync(join(d, f), '');
+  assert.deepEqual(
+    listImages(d),
+    ['a.PNG', 'b.jpg', 'sub/c.webp', 'x.bmp'].map((f) => join(d, f)),
+  );
   assert.throws(() => listImages(join(d, 'nope')), /does not exist/);
   assert.throws(() => listImages(join(d, 'sub', 'empty-dir-missing')), /does not exist/);
 });
@@ -213,13 +261,24 @@ test('verifyImageLabel: EXIF orientation swaps the size; tiny images are refused
   mkdirSync(d, { recursive: true });
   const raw = Buffer.alloc(40 * 20 * 3, 128);
   const p = join(d, 'rot.jpg');
-  writeFileSync(p, await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer());
+  writeFileSync(
+    p,
+    await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer(),
+  );
   const r = await verifyImageLabel(p, img2labelPath(p), 1);
   assert.ok(r.ok, r.message);
   assert.deepEqual(r.image, { width: 20, height: 40 });
   assert.equal(r.nMissing, 1);
   const q = join(d, 'tiny.png');
-  writeFileSync(q, await sharp(Buffer.alloc(9 * 30 * 3), { raw: { width: 9, height: 30, channels: 3 } }).png().toBuffer());
+  writeFileSync(
+    q,
+    await sharp(Buffer.alloc(9 * 30 * 3), { raw: { width: 9, height: 30, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   const s = await verifyImageLabel(q, img2labelPath(q), 1);
   assert.equal(s.nCorrupt, 1);
   assert.match(s.message, /tiny\.png.*image size 9x30 <10 pixels/);

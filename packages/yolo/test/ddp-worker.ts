@@ -3,10 +3,10 @@
 // writes the final parameters to $OUT/params-<world>[-syncbn][-float64].safetensors. DTYPE=float64
 // runs the same steps in float64 (one process): the reference both float32 runs are measured against.
 import { join } from 'node:path';
-import { manualSeed, nn, noGrad, optim, randn, saveSafetensors, stack, tidy, type Tensor } from '@tsyolo/torch';
-import { DetectionModel, loadConfig } from '../src/index.js';
-import { DDP, distEnv } from '../src/distributed/ddp.js';
+import { manualSeed, nn, noGrad, optim, randn, saveSafetensors, stack, type Tensor, tidy } from '@tsyolo/torch';
 import { epochOrder } from '../src/data/sampler.js';
+import { DDP, distEnv } from '../src/distributed/ddp.js';
+import { DetectionModel, loadConfig } from '../src/index.js';
 
 const syncBn = process.argv[2] === 'syncbn';
 const float64 = process.env.DTYPE === 'float64';
@@ -50,6 +50,9 @@ for (let step = 0; step < Number(process.env.STEPS ?? 5); step++) {
 if (rank === 0) {
   const sd = new Map<string, Tensor>();
   for (const [k, v] of model.stateDict()) sd.set(k, v);
-  saveSafetensors(join(process.env.OUT!, `params-${world}${syncBn ? '-syncbn' : ''}${float64 ? '-float64' : ''}.safetensors`), sd);
+  saveSafetensors(
+    join(process.env.OUT!, `params-${world}${syncBn ? '-syncbn' : ''}${float64 ? '-float64' : ''}.safetensors`),
+    sd,
+  );
 }
 ddp?.destroy();

@@ -1,18 +1,19 @@
 // Data-parallel training on c10d/Gloo: 2 processes × batch 8 equal 1 process × batch 16 (with
 // BatchNorm frozen, and with SyncBatchNorm), `tsyolo train --nproc 2` end to end and resumed,
 // a killed worker, --device parsing.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadSafetensors, tidy } from '@tsyolo/torch';
-import { synthesizeDataset } from '../src/index.js';
+import { workerArgv } from '../src/cli/train.js';
 import { parseDevice, rankDevice } from '../src/distributed/devices.js';
 import { freePort } from '../src/distributed/launch.js';
-import { workerArgv } from '../src/cli/train.js';
+import { synthesizeDataset } from '../src/index.js';
 import { repoRoot } from './fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,7 +29,10 @@ interface Proc {
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv): { child: ReturnType<typeof spawn>; done: Promise<Proc> } {
-  const child = spawn(process.execPath, args, { env: { ...process.env, TSYOLO_NUM_THREADS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, TSYOLO_NUM_THREADS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const p: Proc = { code: null, signal: null, stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (p.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (p.stderr += d.toString()));
@@ -44,7 +48,20 @@ function start(args: string[], env: NodeJS.ProcessEnv): { child: ReturnType<type
 
 async function world(args: string[], n: number, env: NodeJS.ProcessEnv = {}): Promise<Proc[]> {
   const port = await freePort();
-  return Promise.all(Array.from({ length: n }, (_, r) => start(args, { ...env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), WORLD_SIZE: String(n), RANK: String(r), LOCAL_RANK: String(r) }).done));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      (_, r) =>
+        start(args, {
+          ...env,
+          MASTER_ADDR: '127.0.0.1',
+          MASTER_PORT: String(port),
+          WORLD_SIZE: String(n),
+          RANK: String(r),
+          LOCAL_RANK: String(r),
+        }).done,
+    ),
+  );
 }
 
 function maxParamDiff(a: string, b: string): { diff: number; keys: number } {
@@ -78,7 +95,9 @@ for (const mode of ['frozen-bn', 'syncbn']) {
     const { diff: d1, keys } = maxParamDiff(join(dir, `params-1${sfx}.safetensors`), f64);
     const { diff: d2 } = maxParamDiff(join(dir, `params-2${sfx}.safetensors`), f64);
     const { diff } = maxParamDiff(join(dir, `params-1${sfx}.safetensors`), join(dir, `params-2${sfx}.safetensors`));
-    console.log(`# ${mode}: |1 proc − float64| ${d1.toExponential(2)}, |2 procs − float64| ${d2.toExponential(2)}, |1 − 2| ${diff.toExponential(2)}`);
+    console.log(
+      `# ${mode}: |1 proc − float64| ${d1.toExponential(2)}, |2 procs − float64| ${d2.toExponential(2)}, |1 − 2| ${diff.toExponential(2)}`,
+    );
     assert.ok(keys > 100);
     assert.ok(d1 < 1e-4, `the float32 run is ${d1} from float64`);
     assert.ok(d2 <= 4 * d1 + 1e-6, `2 processes are ${d2} from float64, 1 process ${d1}`);
@@ -106,8 +125,29 @@ test('--device parsing: cpu, CUDA ids (2,3 means devices 2 and 3), errors', () =
 });
 
 test('the launcher passes the command line on without its own flags', () => {
-  assert.deepEqual(workerArgv(['main.js', 'train', '--nproc', '2', '--data', 'd.yaml', '--master-port=1234', '--nnodes', '1', '--resume', '--epochs', '3']), ['main.js', 'train', '--data', 'd.yaml', '--epochs', '3']);
-  assert.deepEqual(workerArgv(['main.js', 'train', '--resume', 'w/last.safetensors']), ['main.js', 'train', '--resume', 'w/last.safetensors']);
+  assert.deepEqual(
+    workerArgv([
+      'main.js',
+      'train',
+      '--nproc',
+      '2',
+      '--data',
+      'd.yaml',
+      '--master-port=1234',
+      '--nnodes',
+      '1',
+      '--resume',
+      '--epochs',
+      '3',
+    ]),
+    ['main.js', 'train', '--data', 'd.yaml', '--epochs', '3'],
+  );
+  assert.deepEqual(workerArgv(['main.js', 'train', '--resume', 'w/last.safetensors']), [
+    'main.js',
+    'train',
+    '--resume',
+    'w/last.safetensors',
+  ]);
 });
 
 let data = '';
@@ -116,20 +156,48 @@ test('synthetic dataset for the multi-process runs', async () => {
   assert.ok(existsSync(data));
 });
 
-const trainArgs = (name: string, epochs: number): string[] => [cli, 'train', '--cfg', 'yolov5n.yaml', '--data', data, '--imgsz', '128', '--batch-size', '8', '--epochs', String(epochs), '--workers', '1', '--project', join(dir, 'runs'), '--name', name, '--quiet', '--noautoanchor', '--noplots', '--json'];
+const trainArgs = (name: string, epochs: number): string[] => [
+  cli,
+  'train',
+  '--cfg',
+  'yolov5n.yaml',
+  '--data',
+  data,
+  '--imgsz',
+  '128',
+  '--batch-size',
+  '8',
+  '--epochs',
+  String(epochs),
+  '--workers',
+  '1',
+  '--project',
+  join(dir, 'runs'),
+  '--name',
+  name,
+  '--quiet',
+  '--noautoanchor',
+  '--noplots',
+  '--json',
+];
 
 test('tsyolo train --nproc 2 end to end, then resumed to more epochs', async () => {
   const r = await start([...trainArgs('ddp', 2), '--nproc', '2', '--sync-bn'], {}).done;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /launched 2 workers/);
   assert.match(r.stdout, /distributed training: 2 processes \(gloo\), batch 8 = 2 × 4, SyncBatchNorm/);
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { saveDir: string; lastEpoch: number; weights: { resume: string } };
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    saveDir: string;
+    lastEpoch: number;
+    weights: { resume: string };
+  };
   assert.equal(j.lastEpoch, 1);
   assert.equal(readFileSync(join(j.saveDir, 'results.csv'), 'utf8').trim().split('\n').length, 3);
   assert.ok(existsSync(join(j.saveDir, 'weights', 'best.safetensors')));
   // only rank 0 wrote a run folder
   assert.ok(!existsSync(join(dir, 'runs', 'ddp2')));
-  const r2 = await start([cli, 'train', '--resume', j.weights.resume, '--epochs', '3', '--nproc', '2', '--json'], {}).done;
+  const r2 = await start([cli, 'train', '--resume', j.weights.resume, '--epochs', '3', '--nproc', '2', '--json'], {})
+    .done;
   assert.equal(r2.code, 0, r2.stderr);
   const j2 = JSON.parse(r2.stdout.trim().split('\n').pop()!) as { saveDir: string; lastEpoch: number };
   assert.equal(j2.saveDir, j.saveDir);
@@ -139,7 +207,14 @@ test('tsyolo train --nproc 2 end to end, then resumed to more epochs', async () 
 
 test('a killed worker makes the other stop with a clear error, not hang', async () => {
   const port = await freePort();
-  const env = (r: number): NodeJS.ProcessEnv => ({ MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), WORLD_SIZE: '2', RANK: String(r), LOCAL_RANK: String(r), TSYOLO_DIST_TIMEOUT_MS: '60000' });
+  const env = (r: number): NodeJS.ProcessEnv => ({
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(port),
+    WORLD_SIZE: '2',
+    RANK: String(r),
+    LOCAL_RANK: String(r),
+    TSYOLO_DIST_TIMEOUT_MS: '60000',
+  });
   const args = trainArgs('killed', 50);
   const w0 = start(args, env(0));
   const w1 = start(args, env(1));

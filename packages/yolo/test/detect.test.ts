@@ -1,15 +1,30 @@
 // Detector and tsyolo detect against the yolov5n fixture (bus.jpg at 320, detect.py's pipeline),
 // test-time augmentation, ensembles and pruning.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { full, loadNpy, nn, noGrad, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
 import sharp from 'sharp';
-import { full, loadNpy, nn, noGrad, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
-import { boxIou, clipAugmented, descalePred, Detector, Ensemble, forwardAugment, loadModel, nonMaxSuppression, prune, roundHalfEven, scaleBoxes, scaleImg, type Detection } from '../src/index.js';
 import { prepare, readImage } from '../src/detect/image.js';
+import {
+  boxIou,
+  clipAugmented,
+  type Detection,
+  Detector,
+  descalePred,
+  Ensemble,
+  forwardAugment,
+  loadModel,
+  nonMaxSuppression,
+  prune,
+  roundHalfEven,
+  scaleBoxes,
+  scaleImg,
+} from '../src/index.js';
 import { fixture, repoRoot, sampleImage } from './fixtures.js';
 
 const WEIGHTS = fixture('yolov5n-stripped.pt');
@@ -81,7 +96,9 @@ test('Detector on bus.jpg reproduces detect.py (nms_dets_scaled_to_orig)', async
       if (d.cls === w[5] && Math.abs(d.conf - w[4]) < 1e-3 && dmax <= 1) sameRank++;
       if (d.cls === w[5] && dmax === 0) identical++;
     });
-    t.diagnostic(`top-100 matched ${(top100 * 100).toFixed(1)}%, all 300 matched ${(all * 100).toFixed(1)}%, same rank within 1 px / 1e-3: ${sameRank}/300, identical boxes: ${identical}/300`);
+    t.diagnostic(
+      `top-100 matched ${(top100 * 100).toFixed(1)}%, all 300 matched ${(all * 100).toFixed(1)}%, same rank within 1 px / 1e-3: ${sameRank}/300, identical boxes: ${identical}/300`,
+    );
     assert.ok(top100 >= 0.95, `top-100 match rate ${top100}`);
     assert.ok(all >= 0.95, `match rate ${all}`);
     assert.ok(sameRank >= 0.95 * ref.length, `same rank ${sameRank}`);
@@ -118,11 +135,28 @@ test("the fixture's own letterboxed input through the model + NMS + scaleBoxes r
 });
 
 test('tsyolo detect writes an annotated JPEG and labels', async () => {
-  const r = run(['detect', '--weights', WEIGHTS, '--source', BUS, '--imgsz', '320', '--project', join(dir, 'runs'), '--name', 'exp', '--save-txt', '--save-conf', '--json']);
+  const r = run([
+    'detect',
+    '--weights',
+    WEIGHTS,
+    '--source',
+    BUS,
+    '--imgsz',
+    '320',
+    '--project',
+    join(dir, 'runs'),
+    '--name',
+    'exp',
+    '--save-txt',
+    '--save-conf',
+    '--json',
+  ]);
   const save = r.saveDir as string;
   const meta = await sharp(join(save, 'bus.jpg')).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 810, 1080]);
-  const lines = readFileSync(join(save, 'labels', 'bus.txt'), 'utf8').trim().split('\n');
+  const lines = readFileSync(join(save, 'labels', 'bus.txt'), 'utf8')
+    .trim()
+    .split('\n');
   assert.equal(lines.length, r.detections as number);
   assert.ok(lines.length > 0);
   for (const l of lines) {
@@ -131,7 +165,22 @@ test('tsyolo detect writes an annotated JPEG and labels', async () => {
     assert.ok(Number.isInteger(v[0]) && v.slice(1, 5).every((x) => x >= 0 && x <= 1) && v[5] >= 0.25);
   }
   // --augment runs TTA
-  const a = run(['detect', '--weights', WEIGHTS, '--source', BUS, '--imgsz', '320', '--project', join(dir, 'runs'), '--name', 'tta', '--nosave', '--augment', '--json']);
+  const a = run([
+    'detect',
+    '--weights',
+    WEIGHTS,
+    '--source',
+    BUS,
+    '--imgsz',
+    '320',
+    '--project',
+    join(dir, 'runs'),
+    '--name',
+    'tta',
+    '--nosave',
+    '--augment',
+    '--json',
+  ]);
   assert.equal(a.images, 1);
 });
 
@@ -142,7 +191,9 @@ test('TTA: scaleImg, descalePred and clipAugmented on hand values', () => {
     const s = scaleImg(img, 0.83, false, 32); // int(64·0.83) = 53, padded to ceil(53.12/32)·32 = 64
     assert.deepEqual(s.shape, [1, 3, 64, 64]);
     assert.equal(s.index(0, 0, ':53', ':53').sub(1).abs().max().item(), 0);
-    assert.ok(Math.abs(s.index(0, 0, 53, 0).item() - 0.447) < 1e-6 && Math.abs(s.index(0, 0, 0, 60).item() - 0.447) < 1e-6);
+    assert.ok(
+      Math.abs(s.index(0, 0, 53, 0).item() - 0.447) < 1e-6 && Math.abs(s.index(0, 0, 0, 60).item() - 0.447) < 1e-6,
+    );
     assert.deepEqual(scaleImg(img, 0.5, false, 32).shape, [1, 3, 32, 32]);
     assert.deepEqual(scaleImg(full([1, 3, 64, 96], 1), 0.67, true).shape, [1, 3, 64, 96]); // same_shape: padded back to the input size
 
@@ -153,12 +204,18 @@ test('TTA: scaleImg, descalePred and clipAugmented on hand values', () => {
     lr.forEach((v, k) => assert.ok(Math.abs(v - want[k]) < 1e-4, `lr[${k}] ${v} vs ${want[k]}`));
     const ud = descalePred(p, 2, 0.83, [100, 200]).toArray();
     assert.ok(Math.abs(ud[0] - 100) < 1e-4 && Math.abs(ud[1] - (100 - 50)) < 1e-4);
-    assert.deepEqual(p.toArray().map((v) => Math.round(v * 10) / 10), [83, 41.5, 16.6, 8.3, 0.9, 0.5]); // input untouched
+    assert.deepEqual(
+      p.toArray().map((v) => Math.round(v * 10) / 10),
+      [83, 41.5, 16.6, 8.3, 0.9, 0.5],
+    ); // input untouched
 
     // 3 levels, g = 1 + 4 + 16 = 21: the first branch loses its last N/21 rows, the last its first 16·N/21
     const y = [zeros([1, 6300, 6]), zeros([1, 5103, 6]), zeros([1, 3087, 6])];
     const c = clipAugmented(y, 3);
-    assert.deepEqual(c.map((t) => t.shape[1]), [6000, 5103, 735]);
+    assert.deepEqual(
+      c.map((t) => t.shape[1]),
+      [6000, 5103, 735],
+    );
   });
 });
 
@@ -174,9 +231,15 @@ test('TTA: de-scaled, de-flipped branches agree on where an off-centre object is
         const m = x.index(0).mean(0).gt(0.5);
         const cols = m.float().toArray() as number[];
         let [x1, y1, x2, y2] = [w, h, 0, 0];
-        for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) if (cols[i * w + j]) [x1, y1, x2, y2] = [Math.min(x1, j), Math.min(y1, i), Math.max(x2, j + 1), Math.max(y2, i + 1)];
+        for (let i = 0; i < h; i++)
+          for (let j = 0; j < w; j++)
+            if (cols[i * w + j])
+              [x1, y1, x2, y2] = [Math.min(x1, j), Math.min(y1, i), Math.max(x2, j + 1), Math.max(y2, i + 1)];
         const n = 3 * strides.reduce((a, s) => a + (h / s) * (w / s), 0);
-        return tensor([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 1, 1]).view(1, 1, 6).expand(1, n, 6).contiguous();
+        return tensor([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, 1, 1])
+          .view(1, 1, 6)
+          .expand(1, n, 6)
+          .contiguous();
       });
     },
   };
@@ -204,7 +267,15 @@ test('TTA on yolov5n: output size, and the Detector runs with augment', async ()
       assert.equal(det.predict(x).sub(y).abs().max().item(), 0);
       // the unflipped full-scale branch is the plain prediction minus its last level
       const plain = det.predict(x, false);
-      assert.equal(y.narrow(1, 0, 6000).sub(plain.narrow(1, 0, 6000)).abs().max().item(), 0);
+      assert.equal(
+        y
+          .narrow(1, 0, 6000)
+          .sub(plain.narrow(1, 0, 6000))
+          .abs()
+          .max()
+          .item(),
+        0,
+      );
     });
     const r = await det.detect(BUS);
     assert.ok(r.detections.length > 0 && r.detections.length <= 300);
@@ -235,7 +306,8 @@ test('an ensemble of one model predicts exactly what the model does; of two, bot
 test('prune: the smallest weights of each convolution are zeroed, sparsity ≈ amount; tsyolo prune saves a loadable checkpoint', async () => {
   const model = loadModel(fixture('yolov5n.safetensors'), { cfg: 'yolov5n.yaml' });
   const before = new Map<string, Float32Array>();
-  for (const [name, mod] of model.namedModules()) if (mod instanceof nn.Conv2d) before.set(name, Float32Array.from(mod.weight.toTypedArray() as Float32Array));
+  for (const [name, mod] of model.namedModules())
+    if (mod instanceof nn.Conv2d) before.set(name, Float32Array.from(mod.weight.toTypedArray() as Float32Array));
   const r = prune(model, 0.3);
   assert.equal(r.layers.length, before.size);
   assert.ok(Math.abs(r.sparsity - 0.3) < 0.005, `sparsity ${r.sparsity}`);

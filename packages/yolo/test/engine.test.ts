@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadPt, PyDict, tidy } from '@tsyolo/torch';
-import { buildModel, loadModel } from '../src/index.js';
-import { splitParams, smartOptimizer } from '../src/engine/optimizer.js';
-import { interp, linearLr, oneCycleLr, warmupAt, warmupIterations } from '../src/engine/schedule.js';
-import { ModelEMA } from '../src/engine/ema.js';
+import { test } from 'node:test';
+import { loadPt, type PyDict, tidy } from '@tsyolo/torch';
 import { EarlyStopping } from '../src/engine/early-stop.js';
+import { ModelEMA } from '../src/engine/ema.js';
+import { smartOptimizer, splitParams } from '../src/engine/optimizer.js';
+import { interp, linearLr, oneCycleLr, warmupAt, warmupIterations } from '../src/engine/schedule.js';
+import { buildModel, loadModel } from '../src/index.js';
 import { fixture, fullFixture, needsFullFixture } from './fixtures.js';
 
 // yolov5n's param_groups in the fixture's training checkpoint (yolov5n.pt): biases, decayed weights, BN weights.
@@ -17,18 +17,32 @@ test('optimizer groups equal yolov5 (biases, decayed weights, BN weights)', () =
   const sizes = GROUP_SIZES;
   assert.deepEqual([g.biases.length, g.weights.length, g.norms.length], sizes);
   const opt = smartOptimizer(model, 'SGD', 0.01, 0.937, 0.0005);
-  assert.deepEqual(opt.paramGroups.map((x) => x.params.length), sizes);
-  assert.deepEqual(opt.paramGroups.map((x) => (x as unknown as { weight_decay: number }).weight_decay), [0, 0.0005, 0]);
+  assert.deepEqual(
+    opt.paramGroups.map((x) => x.params.length),
+    sizes,
+  );
+  assert.deepEqual(
+    opt.paramGroups.map((x) => (x as unknown as { weight_decay: number }).weight_decay),
+    [0, 0.0005, 0],
+  );
   assert.equal((opt.paramGroups[0] as unknown as { nesterov: boolean }).nesterov, true);
   opt.dispose();
   model.dispose();
 });
 
-test('optimizer group sizes and weight decay as in the fixture training checkpoint', { skip: needsFullFixture('yolov5n.pt') }, () => {
+test('optimizer group sizes and weight decay as in the fixture training checkpoint', {
+  skip: needsFullFixture('yolov5n.pt'),
+}, () => {
   const ck = loadPt(fullFixture('yolov5n.pt')!) as PyDict;
   const groups = (ck.get('optimizer') as PyDict).get('param_groups') as PyDict[];
-  assert.deepEqual(groups.map((x) => (x.get('params') as number[]).length), GROUP_SIZES);
-  assert.deepEqual(groups.map((x) => x.get('weight_decay')), [0, 0.0005, 0]);
+  assert.deepEqual(
+    groups.map((x) => (x.get('params') as number[]).length),
+    GROUP_SIZES,
+  );
+  assert.deepEqual(
+    groups.map((x) => x.get('weight_decay')),
+    [0, 0.0005, 0],
+  );
 });
 
 test('LR schedules: linear and one-cycle from 1 to lrf', () => {

@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tidy, type Tensor } from '@tsyolo/torch';
 import { fixture as fixtureIn } from '@tsyolo/fixtures';
+import { type Tensor, tidy } from '@tsyolo/torch';
 
 export { fullFixture, needsFullFixture } from '@tsyolo/fixtures';
 

@@ -1,12 +1,20 @@
 // The loader: the same seed gives byte-identical batches whatever the number of workers.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDataset, DataLoader, loadDataConfig, loadHyp, synthesizeDataset, type DatasetSpec } from '../src/index.js';
+import { test } from 'node:test';
 import { epochOrder } from '../src/data/sampler.js';
+import {
+  createDataset,
+  DataLoader,
+  type DatasetSpec,
+  loadDataConfig,
+  loadHyp,
+  synthesizeDataset,
+} from '../src/index.js';
 
 async function epochHash(spec: DatasetSpec, workers: number, epoch: number): Promise<string> {
   const dl = new DataLoader(spec, { batchSize: 4, workers, shuffle: true, seed: 7 });
@@ -32,7 +40,15 @@ test('same seed → byte-identical augmented batches with 0, 1 and 4 workers; ep
   const r = await synthesizeDataset({ out: dir, train: 12, val: 2, img: 128, classes: 3, seed: 3 });
   const data = loadDataConfig(r.yaml);
   const hyp = { ...loadHyp('hyp.scratch-low.yaml'), mixup: 0.5, degrees: 10, shear: 2 };
-  const ds = await createDataset(data.train, { imgsz: 128, augment: true, hyp, seed: 7, stride: 32, batchSize: 4, nc: data.nc });
+  const ds = await createDataset(data.train, {
+    imgsz: 128,
+    augment: true,
+    hyp,
+    seed: 7,
+    stride: 32,
+    batchSize: 4,
+    nc: data.nc,
+  });
   const h0 = await epochHash(ds.spec, 0, 0);
   assert.equal(await epochHash(ds.spec, 1, 0), h0);
   assert.equal(await epochHash(ds.spec, 4, 0), h0);
@@ -41,7 +57,10 @@ test('same seed → byte-identical augmented batches with 0, 1 and 4 workers; ep
 
 test('sampler: permutations per epoch, weighted draws, ranks split without overlap', () => {
   const a = epochOrder(10, 0, { shuffle: true, seed: 1 });
-  assert.deepEqual([...a].sort((x, y) => x - y), [...Array(10).keys()]);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    [...Array(10).keys()],
+  );
   assert.notDeepEqual(epochOrder(10, 1, { shuffle: true, seed: 1 }), a);
   assert.deepEqual(epochOrder(10, 0, { shuffle: true, seed: 1 }), a);
   const w = new Float64Array(10);

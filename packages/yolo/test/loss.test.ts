@@ -1,8 +1,18 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { F, loadNpy, manualSeed, randn, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
-import { BCEWithLogitsLoss, ComputeLoss, DetectionModel, FocalLoss, bboxIou, loadConfig, loadModel, smoothBce, type LossModel } from '../src/index.js';
+import { test } from 'node:test';
+import { F, loadNpy, manualSeed, randn, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
+import {
+  BCEWithLogitsLoss,
+  bboxIou,
+  ComputeLoss,
+  DetectionModel,
+  FocalLoss,
+  type LossModel,
+  loadConfig,
+  loadModel,
+  smoothBce,
+} from '../src/index.js';
 import { fixture, fullFixture, needsFullFixture } from './fixtures.js';
 
 const lossHyp = JSON.parse(readFileSync(fixture('loss_hyp.json'), 'utf8')) as {
@@ -78,7 +88,7 @@ test('bboxIou CIoU: alpha carries no gradient', () =>
       const iou = inter / (w1 * h1 + w2 * h2 - inter + 1e-7);
       const cw = Math.max(x1 + w1 / 2, x2 + w2 / 2) - Math.min(x1 - w1 / 2, x2 - w2 / 2);
       const ch = Math.max(y1 + h1 / 2, y2 + h2 / 2) - Math.min(y1 - h1 / 2, y2 - h2 / 2);
-      const rho2 = ((x2 - x1) ** 2 + (y2 - y1) ** 2);
+      const rho2 = (x2 - x1) ** 2 + (y2 - y1) ** 2;
       const v = (4 / Math.PI ** 2) * (Math.atan(w2 / h2) - Math.atan(w1 / h1)) ** 2;
       const alpha = alphaFixed ?? v / (v - iou + 1 + 1e-7);
       return iou - (rho2 / (cw * cw + ch * ch + 1e-7) + v * alpha);
@@ -102,8 +112,14 @@ test('bboxIou CIoU: alpha carries no gradient', () =>
 
 test('FocalLoss: gamma 0 is BCE times the alpha factor; gamma 1.5 by hand', () =>
   tidy(() => {
-    const x = tensor([[2.0, -1.0, 0.3], [-3.0, 0.5, 1.2]]);
-    const t = tensor([[1, 0, 1], [0, 0, 1]]);
+    const x = tensor([
+      [2.0, -1.0, 0.3],
+      [-3.0, 0.5, 1.2],
+    ]);
+    const t = tensor([
+      [1, 0, 1],
+      [0, 0, 1],
+    ]);
     const bce = F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' });
     const f0 = new FocalLoss(new BCEWithLogitsLoss({ posWeight: 1 }), 0, 0.5);
     close(f0.forward(x, t).item(), bce.mean().item() * 0.5, 1e-6, 'gamma 0, alpha 0.5 = BCE / 2');
@@ -155,7 +171,18 @@ test('label smoothing: class targets cp / cn; a centred box gives lbox 0 and obj
 test('buildTargets: neighbour cells, anchor ratio filter, clamping at the border', () =>
   tidy(() => {
     // 8×8 grid; anchor 0 is 2×2 cells, anchor 1 is 20×20 (ratio 10 > anchor_t: never matched)
-    const cl = new ComputeLoss(fakeModel([[[2, 2], [20, 20]]], [8], 3));
+    const cl = new ComputeLoss(
+      fakeModel(
+        [
+          [
+            [2, 2],
+            [20, 20],
+          ],
+        ],
+        [8],
+        3,
+      ),
+    );
     const p = [zeros([1, 2, 8, 8, 8])];
     const bt = cl.buildTargets(p, tensor([[0, 2, 0.3, 0.3, 0.25, 0.25]]));
     const [b, a, gj, gi] = bt.indices[0];
@@ -191,7 +218,12 @@ test('P6 (4 levels) uses balance [4, 1, 0.25, 0.06]; no targets: lbox = lcls = 0
       assert.equal(lbox, 0);
       assert.equal(lcls, 0);
       assert.ok(lobj > 0);
-      const expected = p.reduce((s, pi, i) => s + cl.balance[i] * F.binaryCrossEntropyWithLogits(pi.select(4, 4), zeros(pi.shape.slice(0, 4))).item(), 0) * HYP.obj;
+      const expected =
+        p.reduce(
+          (s, pi, i) =>
+            s + cl.balance[i] * F.binaryCrossEntropyWithLogits(pi.select(4, 4), zeros(pi.shape.slice(0, 4))).item(),
+          0,
+        ) * HYP.obj;
       close(lobj, expected, 1e-6, 'lobj');
       close(loss.item(), 2 * lobj, 1e-6, 'total = bs · lobj');
       // 3 levels: [4, 1, 0.4]
@@ -220,14 +252,17 @@ test('yolov5n fixture: the loss of the reference predictions equals ComputeLoss'
       const refItems = loadNpy(fixture('loss_items.npy'));
       const eTotal = relErr(loss, total);
       const eItems = relErr(items, refItems);
-      console.log(`# reference predictions: loss rel err ${eTotal.toExponential(2)}, items rel err ${eItems.toExponential(2)}`);
+      console.log(
+        `# reference predictions: loss rel err ${eTotal.toExponential(2)}, items rel err ${eItems.toExponential(2)}`,
+      );
       assert.ok(eTotal < 1e-5, `loss ${loss.item()} vs ${total.item()}`);
       for (let i = 0; i < 3; i++) close(items.toArray()[i], refItems.toArray()[i], 1e-5, `item ${i}`);
       close(loss.item(), lossHyp.loss_total, 1e-5, 'loss vs loss_hyp.json');
     } finally {
       model.dispose();
     }
-  }));
+  }),
+);
 
 test('yolov5n fixture: forward, loss and backward match PyTorch (loss 1e-4, gradient 1e-3 relative)', () =>
   tidy(() => {
@@ -240,7 +275,9 @@ test('yolov5n fixture: forward, loss and backward match PyTorch (loss 1e-4, grad
       const ePred = noPreds ? 0 : Math.max(...fixtureInputs().preds.map((r, i) => relErr(preds[i], r)));
       const { loss, items } = new ComputeLoss(model).call(preds, targets);
       const eTotal = relErr(loss, loadNpy(fixture('loss_total.npy')));
-      const eItems = Math.max(...items.toArray().map((v, i) => Math.abs(v - lossHyp.lbox_lobj_lcls[i]) / Math.abs(lossHyp.lbox_lobj_lcls[i])));
+      const eItems = Math.max(
+        ...items.toArray().map((v, i) => Math.abs(v - lossHyp.lbox_lobj_lcls[i]) / Math.abs(lossHyp.lbox_lobj_lcls[i])),
+      );
       loss.backward();
       const grad = model.stateDict().get('model.0.conv.weight')!.grad!;
       const eGrad = relErr(grad, loadNpy(fixture('loss_grad_model.0.conv.weight.npy')));

@@ -1,19 +1,23 @@
 // yolov5 v7.0 metrics: compute_ap, ap_per_class, val.py process_batch, fitness, ConfusionMatrix,
 // hand-built cases and the yolov5 parity numbers of the coco_eval fixture.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { fromTypedArray, tensor, tidy, zeros } from '@tsyolo/torch';
-import { ConfusionMatrix, apPerClass, computeAp, fitness, iouVector, processBatch } from '../src/index.js';
+import { apPerClass, ConfusionMatrix, computeAp, fitness, iouVector, processBatch } from '../src/index.js';
 import { npInterp, npLinspace, npSum, roundHalfEven, smooth } from '../src/metrics/ap.js';
 import { cocoFixture } from './fixtures.js';
 
-
-const near = (a: number, b: number, tol = 1e-12, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
+const near = (a: number, b: number, tol = 1e-12, what = '') =>
+  assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 
 test('numpy-equivalent helpers', () => {
   // np.interp: left/right, exact hits, duplicates in xp take the last equal point
-  assert.deepEqual(Array.from(npInterp([-1, 0, 0.25, 0.5, 0.75, 1, 2], [0, 0.5, 0.5, 1], [1, 1, 0.5, 0])), [1, 1, 1, 0.5, 0.25, 0, 0]);
+  assert.deepEqual(
+    Array.from(npInterp([-1, 0, 0.25, 0.5, 0.75, 1, 2], [0, 0.5, 0.5, 1], [1, 1, 0.5, 0])),
+    [1, 1, 1, 0.5, 0.25, 0, 0],
+  );
   assert.deepEqual(Array.from(npInterp([-1, 2], [0, 1], [3, 4], 9, 8)), [9, 8]);
   const x = npLinspace(0, 1, 101);
   assert.equal(x[0], 0);
@@ -165,7 +169,10 @@ test('ConfusionMatrix: matches, confusions, background and normalisation', () =>
   assert.equal(cm.at(0, 1), 1);
   assert.equal(cm.at(1, 2), 1);
   assert.equal(cm.at(2, 1), 1);
-  assert.equal(cm.matrix.reduce((a, b) => a + b, 0), 4);
+  assert.equal(
+    cm.matrix.reduce((a, b) => a + b, 0),
+    4,
+  );
   // an image without any pair: labels are background FN, detections are not counted (yolov5 v7.0)
   tidy(() => cm.processBatch(tensor([[50, 50, 60, 60, 0.9, 0]]), tensor([[1, 0, 0, 10, 10]])));
   assert.equal(cm.at(2, 1), 2);
@@ -194,7 +201,10 @@ interface Y5Variant {
   R: number;
   mAP50: number;
   'mAP50-95': number;
-  per_class: Record<string, { P: number; R: number; AP50: number; 'AP50-95': number; TP_at_maxF1: number; FP_at_maxF1: number; n_gt: number }>;
+  per_class: Record<
+    string,
+    { P: number; R: number; AP50: number; 'AP50-95': number; TP_at_maxF1: number; FP_at_maxF1: number; n_gt: number }
+  >;
   n_dets: number;
   n_labels: number;
 }
@@ -231,7 +241,14 @@ test('fixture: val.py matching + ap_per_class equal yolov5 v7.0', (t) => {
       const labs = (annsOf.get(im.id) ?? [])
         .filter((a) => keepCrowd || !a.iscrowd)
         .map((a) => [cats.indexOf(a.category_id), a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3]]);
-      const pred = (detsOf.get(im.id) ?? []).map((d) => [d.bbox[0], d.bbox[1], d.bbox[0] + d.bbox[2], d.bbox[1] + d.bbox[3], d.score, cats.indexOf(d.category_id)]);
+      const pred = (detsOf.get(im.id) ?? []).map((d) => [
+        d.bbox[0],
+        d.bbox[1],
+        d.bbox[0] + d.bbox[2],
+        d.bbox[1] + d.bbox[3],
+        d.score,
+        cats.indexOf(d.category_id),
+      ]);
       for (const l of labs) targetCls.push(l[0]);
       if (!pred.length) continue;
       const c = tidy(() => {
@@ -259,7 +276,8 @@ test('fixture: val.py matching + ap_per_class equal yolov5 v7.0', (t) => {
       assert.equal(res.nt[c], w.n_gt);
       assert.equal(res.tp[c], w.TP_at_maxF1, `class ${c} TP`);
       assert.equal(res.fp[c], w.FP_at_maxF1, `class ${c} FP`);
-      for (const d of [res.p[c] - w.P, res.r[c] - w.R, res.ap50[c] - w.AP50, res.apMean[c] - w['AP50-95']]) maxDiff = Math.max(maxDiff, Math.abs(d));
+      for (const d of [res.p[c] - w.P, res.r[c] - w.R, res.ap50[c] - w.AP50, res.apMean[c] - w['AP50-95']])
+        maxDiff = Math.max(maxDiff, Math.abs(d));
     }
     t.diagnostic(`${variant}: ${ms.toFixed(1)} ms, max |diff| vs yolov5 ${maxDiff}`);
     assert.ok(maxDiff <= 1e-6, `${variant}: max diff ${maxDiff}`);

@@ -1,10 +1,19 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNpy, manualSeed, noGrad, saveSafetensors, tidy, randn, type Tensor } from '@tsyolo/torch';
-import { DetectionModel, loadConfig, loadModel, loadModelFile, saveCheckpoint, transferWeights, validateConfig, buildModel } from '../src/index.js';
+import { test } from 'node:test';
+import { loadNpy, manualSeed, noGrad, randn, saveSafetensors, type Tensor, tidy } from '@tsyolo/torch';
+import {
+  buildModel,
+  DetectionModel,
+  loadConfig,
+  loadModel,
+  loadModelFile,
+  saveCheckpoint,
+  transferWeights,
+  validateConfig,
+} from '../src/index.js';
 import { fixture, fullFixture, maxAbsDiff, maxRelDiff, needsFullFixture } from './fixtures.js';
 
 // Reference outputs were computed by PyTorch on another machine; float32 convolutions from a
@@ -31,7 +40,13 @@ test('parameter counts equal yolov5 v7.0 (nc=80, unfused)', () => {
 });
 
 test('GFLOPs at 640 (fused) within 1% of the published 4.5 / 16.5 / 49.0 / 109.1 / 205.7', () => {
-  const published: Record<string, number> = { yolov5n: 4.5, yolov5s: 16.5, yolov5m: 49.0, yolov5l: 109.1, yolov5x: 205.7 };
+  const published: Record<string, number> = {
+    yolov5n: 4.5,
+    yolov5s: 16.5,
+    yolov5m: 49.0,
+    yolov5l: 109.1,
+    yolov5x: 205.7,
+  };
   for (const [name, g] of Object.entries(published)) {
     const m = new DetectionModel(loadConfig(name)).fuse();
     const s = m.info(640);
@@ -47,7 +62,10 @@ test('GFLOPs at 640 (fused) within 1% of the published 4.5 / 16.5 / 49.0 / 109.1
 
 test('P6, yolov3 variants and class-count override build and run', () =>
   tidy(() => {
-    for (const [name, levels] of [['yolov5n6', 4], ['yolov3-tiny', 2]] as const) {
+    for (const [name, levels] of [
+      ['yolov5n6', 4],
+      ['yolov3-tiny', 2],
+    ] as const) {
       const m = new DetectionModel(loadConfig(name), { nc: 3 }).eval();
       const y = noGrad(() => m.forward(randn([1, 3, 128, 128]))) as Tensor;
       const cells = m.stride.reduce((n, s) => n + 3 * (128 / s) ** 2, 0);
@@ -55,7 +73,10 @@ test('P6, yolov3 variants and class-count override build and run', () =>
       assert.deepEqual(y.shape, [1, cells, 8], name);
       m.dispose();
     }
-    for (const [name, n] of [['yolov3', 61949149], ['yolov3-spp', 62998749]] as const) {
+    for (const [name, n] of [
+      ['yolov3', 61949149],
+      ['yolov3-spp', 62998749],
+    ] as const) {
       const m = new DetectionModel(loadConfig(name));
       assert.equal(m.numParameters(), n, name);
       m.dispose();
@@ -76,26 +97,32 @@ test('state_dict names and order equal yolov5 (safetensors fixture)', () => {
 for (const file of ['yolov5n.pt', 'yolov5n-stripped.pt', 'yolov5n.safetensors']) {
   const full = file === 'yolov5n.pt';
   const path = (): string => (full ? fullFixture(file)! : fixture(file));
-  test(`parity with PyTorch from ${file}: eval (fused) and train outputs`, { skip: full && needsFullFixture(file) }, () =>
-    tidy(() => {
-      const x = loadNpy(fixture('input_bus320_f32.npy'));
-      const model = loadModel(path()).fuse().eval();
-      const { pred, raw } = noGrad(() => model.forwardBoth(x));
-      const ref = loadNpy(fixture('eval_out.npy'));
-      assert.deepEqual(pred.shape, [1, 6300, 85]);
-      assert.ok(maxRelDiff(pred, ref) < REL_TOL, `eval_out rel diff ${maxRelDiff(pred, ref)}`);
-      assert.ok(maxAbsDiff(pred.index('...', '4:'), ref.index('...', '4:')) < 1e-3, 'obj/cls scores');
-      raw.forEach((r, i) => assert.ok(maxAbsDiff(r, loadNpy(fixture(`eval_raw_p${i}.npy`))) < RAW_TOL, `eval_raw_p${i}`));
-      model.dispose();
-      const train = loadModel(path()).train();
-      const outs = noGrad(() => train.forward(x)) as Tensor[];
-      outs.forEach((o, i) => {
-        const r = loadNpy(fixture(`train_out_p${i}.npy`));
-        assert.deepEqual(o.shape, r.shape);
-        assert.ok(maxAbsDiff(o, r) < RAW_TOL, `train_out_p${i}: ${maxAbsDiff(o, r)}`);
-      });
-      train.dispose();
-    }));
+  test(
+    `parity with PyTorch from ${file}: eval (fused) and train outputs`,
+    { skip: full && needsFullFixture(file) },
+    () =>
+      tidy(() => {
+        const x = loadNpy(fixture('input_bus320_f32.npy'));
+        const model = loadModel(path()).fuse().eval();
+        const { pred, raw } = noGrad(() => model.forwardBoth(x));
+        const ref = loadNpy(fixture('eval_out.npy'));
+        assert.deepEqual(pred.shape, [1, 6300, 85]);
+        assert.ok(maxRelDiff(pred, ref) < REL_TOL, `eval_out rel diff ${maxRelDiff(pred, ref)}`);
+        assert.ok(maxAbsDiff(pred.index('...', '4:'), ref.index('...', '4:')) < 1e-3, 'obj/cls scores');
+        raw.forEach((r, i) =>
+          assert.ok(maxAbsDiff(r, loadNpy(fixture(`eval_raw_p${i}.npy`))) < RAW_TOL, `eval_raw_p${i}`),
+        );
+        model.dispose();
+        const train = loadModel(path()).train();
+        const outs = noGrad(() => train.forward(x)) as Tensor[];
+        outs.forEach((o, i) => {
+          const r = loadNpy(fixture(`train_out_p${i}.npy`));
+          assert.deepEqual(o.shape, r.shape);
+          assert.ok(maxAbsDiff(o, r) < RAW_TOL, `train_out_p${i}: ${maxAbsDiff(o, r)}`);
+        });
+        train.dispose();
+      }),
+  );
 }
 
 test('tsyolo checkpoint: save → load gives bit-identical outputs; wrong nc or architecture is a clear error', () =>
@@ -122,20 +149,44 @@ test('tsyolo checkpoint: save → load gives bit-identical outputs; wrong nc or 
     const s = buildModel('yolov5s', { nc: 4 });
     saveSafetensors(plain, s.stateDict());
     s.dispose();
-    assert.throws(() => loadModel(plain, { cfg: 'yolov5n' }), /plain.safetensors: 'model.0.conv.weight' has shape \[32,3,6,6\], the yolov5n.yaml architecture with nc=80 expects \[16,3,6,6\]/);
+    assert.throws(
+      () => loadModel(plain, { cfg: 'yolov5n' }),
+      /plain.safetensors: 'model.0.conv.weight' has shape \[32,3,6,6\], the yolov5n.yaml architecture with nc=80 expects \[16,3,6,6\]/,
+    );
     assert.throws(() => loadModel(plain), /carries no model config; pass cfg/);
-    writeFileSync(join(dir, 'bad.yaml'), 'nc: 4\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors: 3\nbackbone: [[-1, 1, Conv, [16, 3, 2]]]\nhead: [[-1, 1, Nope, [1]]]\n');
-    assert.throws(() => buildModel(join(dir, 'bad.yaml')), /bad.yaml: layer 1 \(head row 0, Nope\): unknown module 'Nope'/);
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      'nc: 4\ndepth_multiple: 0.33\nwidth_multiple: 0.25\nanchors: 3\nbackbone: [[-1, 1, Conv, [16, 3, 2]]]\nhead: [[-1, 1, Nope, [1]]]\n',
+    );
+    assert.throws(
+      () => buildModel(join(dir, 'bad.yaml')),
+      /bad.yaml: layer 1 \(head row 0, Nope\): unknown module 'Nope'/,
+    );
     m.dispose();
     loaded.model.dispose();
   }));
 
 test('config errors name the row and the reason', () => {
   const base = { nc: 2, depth_multiple: 1, width_multiple: 1, anchors: [[10, 13, 16, 30]] };
-  assert.throws(() => new DetectionModel(validateConfig({ ...base, backbone: [[-1, 1, 'Conv', [8, 3]]], head: [[5, 1, 'Conv', [8, 1]]] }, 'x.yaml')), /x.yaml: layer 1 \(head row 0, Conv\): 'from' index 5 does not name an earlier layer/);
-  assert.throws(() => validateConfig({ ...base, backbone: [[-1, 1, 'Conv']], head: [] }, 'x.yaml'), /layer 0 \(backbone row 0\): expected \[from, number, module, args\]/);
-  assert.throws(() => validateConfig({ ...base, nc: 0, backbone: [], head: [] }, 'x.yaml'), /'nc' must be a positive integer/);
-  assert.throws(() => new DetectionModel(validateConfig({ ...base, backbone: [[-1, 1, 'Conv', ['wide']]], head: [] }, 'x.yaml')), /first argument must be the output channel count/);
+  assert.throws(
+    () =>
+      new DetectionModel(
+        validateConfig({ ...base, backbone: [[-1, 1, 'Conv', [8, 3]]], head: [[5, 1, 'Conv', [8, 1]]] }, 'x.yaml'),
+      ),
+    /x.yaml: layer 1 \(head row 0, Conv\): 'from' index 5 does not name an earlier layer/,
+  );
+  assert.throws(
+    () => validateConfig({ ...base, backbone: [[-1, 1, 'Conv']], head: [] }, 'x.yaml'),
+    /layer 0 \(backbone row 0\): expected \[from, number, module, args\]/,
+  );
+  assert.throws(
+    () => validateConfig({ ...base, nc: 0, backbone: [], head: [] }, 'x.yaml'),
+    /'nc' must be a positive integer/,
+  );
+  assert.throws(
+    () => new DetectionModel(validateConfig({ ...base, backbone: [[-1, 1, 'Conv', ['wide']]], head: [] }, 'x.yaml')),
+    /first argument must be the output channel count/,
+  );
 });
 
 test('transfer learning keeps every tensor with a matching name and shape', () => {

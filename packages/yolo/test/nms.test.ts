@@ -1,7 +1,8 @@
 // Box utilities and non-max suppression: hand-built cases and the yolov5n reference fixtures.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { loadNpy, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
+import { test } from 'node:test';
+import { loadNpy, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
 import {
   boxIou,
   clipBoxes,
@@ -16,7 +17,6 @@ import {
   xyxy2xywhn,
 } from '../src/index.js';
 import { fixture } from './fixtures.js';
-
 
 function rows(t: Tensor): number[][] {
   return t.tolist() as number[][];
@@ -60,7 +60,10 @@ test('xywh <-> xyxy round trip and values', () => {
     assert.deepEqual(rows(xyxy2xywh(xyxy)), rows(xywh));
     // extra columns pass through, input untouched
     const six = tensor([[10, 20, 4, 6, 0.9, 3]]);
-    assert.deepEqual(rows(xywh2xyxy(six)), [[8, 17, 12, 23, 0.9 * 1, 3]].map((r) => r.map(Math.fround)));
+    assert.deepEqual(
+      rows(xywh2xyxy(six)),
+      [[8, 17, 12, 23, 0.9 * 1, 3]].map((r) => r.map(Math.fround)),
+    );
     assert.deepEqual(rows(six)[0].slice(0, 4), [10, 20, 4, 6]);
   });
 });
@@ -111,7 +114,15 @@ test('clipBoxes and scaleBoxes', () => {
     const m = scaleBoxes([320, 320], tensor([[100, 50, 200, 150]]), [1080, 810]);
     assertClose(rows(m)[0], [60 / gain, 50 / gain, 160 / gain, 150 / gain], 1e-3, 'mid');
     // explicit ratioPad: gain = ratioPad[0][0], pad = ratioPad[1]
-    const r = scaleBoxes([320, 320], tensor([[12, 24, 52, 64, 0.7, 1]]), [1000, 1000], [[0.5, 0.25], [2, 4]]);
+    const r = scaleBoxes(
+      [320, 320],
+      tensor([[12, 24, 52, 64, 0.7, 1]]),
+      [1000, 1000],
+      [
+        [0.5, 0.25],
+        [2, 4],
+      ],
+    );
     assertClose(rows(r)[0], [20, 40, 100, 120, Math.fround(0.7), 1], 1e-6, 'ratioPad');
     // clipped to the original image
     const c = scaleBoxes([320, 320], tensor([[0, -10, 320, 330]]), [1080, 810]);
@@ -174,7 +185,7 @@ function referenceNms(boxes: Tensor, scores: Tensor, thr: number): number[] {
 
 test('nms matches the exhaustive torchvision loop on random crowded boxes', () => {
   let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (const n of [40, 300, 2000]) {
     for (const thr of [0, 0.3, 0.6, 0.95, 1]) {
       tidy(() => {
@@ -320,7 +331,11 @@ test('scaleBoxes(...).round() reproduces detect.py on the yolov5n fixture', () =
       assert.deepEqual(w[r].slice(4), d[r].slice(4));
     }
     // the same from our own NMS output
-    const ours = nonMaxSuppression(loadNpy(fixture('eval_out.npy')), { confThres: 0.001, iouThres: 0.6, maxDet: 300 })[0];
+    const ours = nonMaxSuppression(loadNpy(fixture('eval_out.npy')), {
+      confThres: 0.001,
+      iouThres: 0.6,
+      maxDet: 300,
+    })[0];
     const s2 = rows(scaleBoxes([320, 320], ours.index(':', ':4'), [1080, 810]).round());
     for (let r = 0; r < w.length; r++) assertClose(s2[r], w[r].slice(0, 4), 1e-3, `ours row ${r}`);
   });

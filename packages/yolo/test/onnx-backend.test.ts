@@ -1,18 +1,42 @@
 // The ONNX Runtime backend (Detector.load('x.onnx'), tsyolo detect/val on .onnx files) against the
 // libtorch path on the yolov5n fixture, and the plain-TypeScript pre/post-processing (src/portable)
 // against libtorch's letterbox input, nonMaxSuppression and scaleBoxes.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { loadNpy, manualSeed, noGrad, tidy } from '@tsyolo/torch';
-import { buildModel, createDataset, DataLoader, Detector, exportOnnx, loadDataConfig, loadHyp, loadModel, nonMaxSuppression, saveCheckpoint, scaleBoxes, synthesizeDataset, validate, type Detection } from '../src/index.js';
 import { prepare, readImage } from '../src/detect/image.js';
 import { OnnxModel, onnxThreads } from '../src/detect/onnx-model.js';
 import { namesDictString } from '../src/export/onnx.js';
-import { letterboxInput, nonMaxSuppressionRows, parseNames, parseStride, scaleBoxRows, toDetections, type NmsOptions } from '../src/portable/index.js';
+import {
+  buildModel,
+  createDataset,
+  DataLoader,
+  type Detection,
+  Detector,
+  exportOnnx,
+  loadDataConfig,
+  loadHyp,
+  loadModel,
+  nonMaxSuppression,
+  saveCheckpoint,
+  scaleBoxes,
+  synthesizeDataset,
+  validate,
+} from '../src/index.js';
+import {
+  letterboxInput,
+  type NmsOptions,
+  nonMaxSuppressionRows,
+  parseNames,
+  parseStride,
+  scaleBoxRows,
+  toDetections,
+} from '../src/portable/index.js';
 import { fixture, maxAbsDiff, repoRoot, sampleImage } from './fixtures.js';
 
 const WEIGHTS = fixture('yolov5n-stripped.pt');
@@ -23,7 +47,12 @@ const dir = mkdtempSync(join(tmpdir(), 'tsyolo-onnx-'));
 const fixedOnnx = join(dir, 'yolov5n-320.onnx');
 const dynamicOnnx = join(dir, 'yolov5n-dynamic.onnx');
 
-function run(args: string[]): { last: Record<string, unknown>; lines: Record<string, unknown>[]; stdout: string; stderr: string } {
+function run(args: string[]): {
+  last: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  stdout: string;
+  stderr: string;
+} {
   const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, `tsyolo ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   const lines = r.stdout
@@ -43,7 +72,14 @@ function assertSameDetections(got: Detection[], want: Detection[], what: string,
   assert.equal(got.length, want.length, `${what}: count`);
   const used = new Set<number>();
   want.forEach((w, i) => {
-    const j = got.findIndex((g, k) => !used.has(k) && g.cls === w.cls && g.name === w.name && Math.abs(g.conf - w.conf) <= confTol && g.box.every((v, c) => Math.abs(v - w.box[c]) <= 1));
+    const j = got.findIndex(
+      (g, k) =>
+        !used.has(k) &&
+        g.cls === w.cls &&
+        g.name === w.name &&
+        Math.abs(g.conf - w.conf) <= confTol &&
+        g.box.every((v, c) => Math.abs(v - w.box[c]) <= 1),
+    );
     assert.ok(j >= 0, `${what} #${i}: no match for ${JSON.stringify(w)} (at that place: ${JSON.stringify(got[i])})`);
     assert.ok(Math.abs(j - i) <= 3, `${what} #${i}: matched at #${j}`);
     used.add(j);
@@ -64,12 +100,19 @@ test('letterboxInput (plain TS) gives the libtorch input bit for bit, from RGB a
     rgba.set(img.data.subarray(3 * p, 3 * p + 3), 4 * p);
     rgba[4 * p + 3] = 255;
   }
-  for (const [size, auto] of [[320, false], [320, true], [640, true]] as const) {
+  for (const [size, auto] of [
+    [320, false],
+    [320, true],
+    [640, true],
+  ] as const) {
     const p = prepare(img, size, 32, auto);
     const want = tidy(() => p.input.toTypedArray() as Float32Array);
     p.input.dispose();
     const a = letterboxInput(img, size, { auto, stride: 32 });
-    const b = letterboxInput({ data: rgba, width: img.width, height: img.height, channels: 4 }, size, { auto, stride: 32 });
+    const b = letterboxInput({ data: rgba, width: img.width, height: img.height, channels: 4 }, size, {
+      auto,
+      stride: 32,
+    });
     assert.deepEqual(a.shape, p.shape);
     assert.deepEqual([a.ratio, a.pad], [p.ratio, p.pad]);
     assert.deepEqual(a.data, want, `${size} auto=${auto}`);
@@ -113,7 +156,12 @@ test('scaleBoxRows / toDetections (plain TS) = scaleBoxes(...).round() and detec
     const n = dets.shape[0];
     const want = scaleBoxes([320, 320], dets.index(':', ':4'), [1080, 810]).round().toTypedArray() as Float32Array;
     const got = scaleBoxRows(dets.toTypedArray() as Float32Array, n, [320, 320], [1080, 810]);
-    for (let i = 0; i < n; i++) assert.deepEqual(Array.from(got.subarray(6 * i, 6 * i + 4)), Array.from(want.subarray(4 * i, 4 * i + 4)), `row ${i}`);
+    for (let i = 0; i < n; i++)
+      assert.deepEqual(
+        Array.from(got.subarray(6 * i, 6 * i + 4)),
+        Array.from(want.subarray(4 * i, 4 * i + 4)),
+        `row ${i}`,
+      );
     const ref = loadNpy(fixture('nms_dets_scaled_to_orig.npy')).toTypedArray() as Float32Array;
     const d = toDetections({ rows: dets.toTypedArray() as Float32Array, n }, [320, 320], [1080, 810], ['person']);
     d.forEach((x, i) => {
@@ -126,13 +174,16 @@ test('scaleBoxRows / toDetections (plain TS) = scaleBoxes(...).round() and detec
 
 test("names and stride metadata: yolov5's Python reprs, round trip with the exporter's", () => {
   assert.deepEqual(parseNames("{0: 'person', 1: 'bicycle'}"), ['person', 'bicycle']);
-  const odd = ["it's", 'say "hi"', 'back\\slash', 'tab\there', 'new\nline', 'café', '日本', '\x01ctl', "both ' and \""];
+  const odd = ["it's", 'say "hi"', 'back\\slash', 'tab\there', 'new\nline', 'café', '日本', '\x01ctl', 'both \' and "'];
   assert.deepEqual(parseNames(namesDictString(odd)), odd);
   assert.deepEqual(parseNames("['a', 'b']"), ['a', 'b']);
   assert.deepEqual(parseNames('["a", "b"]'), ['a', 'b']);
   assert.deepEqual(parseNames("{0: 'a', 2: 'c'}"), ['a', 'class1', 'c']);
   assert.deepEqual(parseNames("{'0': 'a', '1': 'b'}"), ['a', 'b']);
-  assert.throws(() => parseNames('{0: person}'), /names: not a Python dict or list literal \(unexpected 'p' at character 4/);
+  assert.throws(
+    () => parseNames('{0: person}'),
+    /names: not a Python dict or list literal \(unexpected 'p' at character 4/,
+  );
   assert.throws(() => parseNames("{0: 'a'"), /names: .*',' or '}' expected at character 7/);
   assert.throws(() => parseNames("{-1: 'a'}"), /names: key -1 is not a class index/);
   assert.throws(() => parseNames("{0: 'a'} x"), /unexpected text after the value/);
@@ -148,7 +199,10 @@ test('OnnxModel reads the shape, stride and names of the file; threads from the 
   const fixed = await OnnxModel.load(fixedOnnx, { threads: 1 });
   const dyn = await OnnxModel.load(dynamicOnnx);
   try {
-    assert.deepEqual([fixed.batch, fixed.shape, fixed.stride, fixed.nc, fixed.half, fixed.threads], [1, [320, 320], 32, 80, false, 1]);
+    assert.deepEqual(
+      [fixed.batch, fixed.shape, fixed.stride, fixed.nc, fixed.half, fixed.threads],
+      [1, [320, 320], 32, 80, false, 1],
+    );
     assert.deepEqual(fixed.names, m.names);
     assert.deepEqual([dyn.batch, dyn.shape, dyn.threads], [null, null, onnxThreads()]);
     const saved = { ...process.env };
@@ -161,7 +215,10 @@ test('OnnxModel reads the shape, stride and names of the file; threads from the 
     assert.throws(() => onnxThreads(), /TSYOLO_NUM_THREADS=x: expected a positive integer/);
     process.env.TSYOLO_NUM_THREADS = saved.TSYOLO_NUM_THREADS;
     if (saved.TSYOLO_NUM_THREADS === undefined) delete process.env.TSYOLO_NUM_THREADS;
-    await assert.rejects(fixed.run(new Float32Array(3 * 256 * 256), [1, 3, 256, 256]), /takes 320x320 images, got 256x256/);
+    await assert.rejects(
+      fixed.run(new Float32Array(3 * 256 * 256), [1, 3, 256, 256]),
+      /takes 320x320 images, got 256x256/,
+    );
     // a fixed batch of 1 runs a batch of 2 in two steps
     const x = letterboxInput(await readImage(BUS), 320, { auto: false });
     const two = new Float32Array(2 * x.data.length);
@@ -186,18 +243,27 @@ test('Detector on a fixed-shape .onnx = the libtorch Detector (bus.jpg, 320)', a
     assert.deepEqual([onnx.stride, onnx.names], [native.stride, native.names]);
     assert.throws(() => onnx.ensemble, /runs on ONNX Runtime and has no libtorch models/);
     const classes = [...new Set((await native.detect(BUS)).detections.map((d) => d.cls))].slice(0, 3);
-    for (const o of [{}, { confThres: 0.001, iouThres: 0.6, maxDet: 300 }, { classes, agnostic: true, confThres: 0.1 }]) {
+    for (const o of [
+      {},
+      { confThres: 0.001, iouThres: 0.6, maxDet: 300 },
+      { classes, agnostic: true, confThres: 0.1 },
+    ]) {
       const a = await native.detect(BUS, o);
       const b = await onnx.detect(BUS, o);
       assert.deepEqual([b.width, b.height], [810, 1080]);
       assertSameDetections(b.detections, a.detections, JSON.stringify(o));
-      console.log(`# fixed 320 ${JSON.stringify(o)}: ${b.detections.length} detections, ${b.speed.inference.toFixed(1)} ms ONNX Runtime vs ${a.speed.inference.toFixed(1)} ms libtorch`);
+      console.log(
+        `# fixed 320 ${JSON.stringify(o)}: ${b.detections.length} detections, ${b.speed.inference.toFixed(1)} ms ONNX Runtime vs ${a.speed.inference.toFixed(1)} ms libtorch`,
+      );
     }
     // the fixed size wins over imgsz
     const big = await onnx.detect(BUS, { imgsz: 640 });
     const ref = await native.detect(BUS);
     assertSameDetections(big.detections, ref.detections, 'imgsz 640 on a 320 model');
-    await assert.rejects(onnx.detect(BUS, { augment: true }), /test-time augmentation \(--augment\) needs PyTorch weights/);
+    await assert.rejects(
+      onnx.detect(BUS, { augment: true }),
+      /test-time augmentation \(--augment\) needs PyTorch weights/,
+    );
   } finally {
     native.dispose();
     onnx.dispose();
@@ -221,7 +287,20 @@ test('Detector on a dynamic .onnx letterboxes like the libtorch path (auto recta
 });
 
 test('tsyolo detect --weights x.onnx; an ensemble with an .onnx file is refused', async () => {
-  const r = run(['detect', '--weights', fixedOnnx, '--source', BUS, '--img', '320', '--project', join(dir, 'detect'), '--name', 'exp', '--json']);
+  const r = run([
+    'detect',
+    '--weights',
+    fixedOnnx,
+    '--source',
+    BUS,
+    '--img',
+    '320',
+    '--project',
+    join(dir, 'detect'),
+    '--name',
+    'exp',
+    '--json',
+  ]);
   const img = r.lines.find((l) => l.image === BUS) as { detections: Detection[] } | undefined;
   assert.ok(img, r.stdout);
   const det = await Detector.load(WEIGHTS, { imgsz: 320, auto: false });
@@ -233,7 +312,10 @@ test('tsyolo detect --weights x.onnx; an ensemble with an .onnx file is refused'
   await assert.rejects(Detector.load([WEIGHTS, fixedOnnx]), /an ONNX model cannot be part of an ensemble/);
   const bad = join(dir, 'bad.onnx');
   writeFileSync(bad, 'not a model');
-  await assert.rejects(Detector.load(bad), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model`));
+  await assert.rejects(
+    Detector.load(bad),
+    new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not an ONNX model`),
+  );
   await assert.rejects(Detector.load(join(dir, 'missing.onnx')), /missing\.onnx: file not found/);
 });
 
@@ -259,21 +341,59 @@ test('tsyolo val --weights x.onnx gives the metrics of the PyTorch weights (fixe
   const dynamic = join(dir, 'random-dynamic.onnx');
   writeFileSync(fixed, exportOnnx(saved, { imgsz: 128 }));
   writeFileSync(dynamic, exportOnnx(saved, { imgsz: 128, dynamic: true }));
-  const common = ['--data', synth.yaml, '--img', '128', '--batch-size', '4', '--workers', '1', '--project', join(dir, 'val'), '--noplots', '--json'];
+  const common = [
+    '--data',
+    synth.yaml,
+    '--img',
+    '128',
+    '--batch-size',
+    '4',
+    '--workers',
+    '1',
+    '--project',
+    join(dir, 'val'),
+    '--noplots',
+    '--json',
+  ];
   const native = run(['val', '--weights', weights, ...common, '--name', 'native']).last;
   assert.ok((native.mAP50 as number) > 0, 'the random model should find something');
   // a dynamic model runs val's rectangular batches (128×128 images → 160×160 inputs), as the libtorch model
   const dyn = run(['val', '--weights', dynamic, ...common, '--name', 'dynamic']);
-  assert.match(dyn.stdout, /ONNX Runtime: .*random-dynamic\.onnx \(input \[batch,3,height,width\], 3 classes, stride 32, \d+ threads?\)/);
+  assert.match(
+    dyn.stdout,
+    /ONNX Runtime: .*random-dynamic\.onnx \(input \[batch,3,height,width\], 3 classes, stride 32, \d+ threads?\)/,
+  );
   // a fixed 1×3×128×128 model forces batch 1 and square 128 letterboxing (yolov5's val.py for exported
   // models): compared with the libtorch model validated on the same square batches
-  const fix = run(['val', '--weights', fixed, ...common.map((v) => (v === '128' ? '256' : v)), '--name', 'fixed', '--threads', '1']);
-  assert.match(fix.stdout, /ONNX Runtime: .*random-128\.onnx \(input \[1,3,128,128\], 3 classes, stride 32, 1 thread\)/);
+  const fix = run([
+    'val',
+    '--weights',
+    fixed,
+    ...common.map((v) => (v === '128' ? '256' : v)),
+    '--name',
+    'fixed',
+    '--threads',
+    '1',
+  ]);
+  assert.match(
+    fix.stdout,
+    /ONNX Runtime: .*random-128\.onnx \(input \[1,3,128,128\], 3 classes, stride 32, 1 thread\)/,
+  );
   assert.match(fix.stdout, /Forcing --imgsz 128/);
   assert.match(fix.stdout, /Forcing --batch-size 1 square inference \(1,3,128,128\) for a fixed-shape ONNX model/);
   const cfg = loadDataConfig(synth.yaml);
   const loaderFor = async (rect: boolean, batchSize: number): Promise<DataLoader> => {
-    const ds = await createDataset(cfg.val, { imgsz: 128, augment: false, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: 32, batchSize, nc: 3, rect, pad: 0.5 });
+    const ds = await createDataset(cfg.val, {
+      imgsz: 128,
+      augment: false,
+      hyp: loadHyp('hyp.scratch-low.yaml'),
+      seed: 0,
+      stride: 32,
+      batchSize,
+      nc: 3,
+      rect,
+      pad: 0.5,
+    });
     return new DataLoader(ds.spec, { batchSize, workers: 1, shuffle: false, seed: 0 });
   };
   let loader = await loaderFor(false, 1);
@@ -281,7 +401,10 @@ test('tsyolo val --weights x.onnx gives the metrics of the PyTorch weights (fixe
   await loader.close();
   const ort = await OnnxModel.load(dynamic, { threads: 2 });
   try {
-    for (const [rect, bs] of [[true, 4], [false, 1]] as const) {
+    for (const [rect, bs] of [
+      [true, 4],
+      [false, 1],
+    ] as const) {
       loader = await loaderFor(rect, bs);
       for await (const batch of loader.epoch(0)) {
         const y = await ort.predict(batch.images);
@@ -303,16 +426,31 @@ test('tsyolo val --weights x.onnx gives the metrics of the PyTorch weights (fixe
     saved.dispose();
   }
   const squareRef = { precision: square.mp, recall: square.mr, mAP50: square.map50, mAP50_95: square.map };
-  for (const [name, r, ref] of [['dynamic', dyn.last, native], ['fixed', fix.last, squareRef]] as const) {
+  for (const [name, r, ref] of [
+    ['dynamic', dyn.last, native],
+    ['fixed', fix.last, squareRef],
+  ] as const) {
     assert.equal(r.images, 8);
-    console.log(`# val ${name}: P R mAP50 mAP50-95 ${JSON.stringify([r.precision, r.recall, r.mAP50, r.mAP50_95])}, libtorch ${JSON.stringify([ref.precision, ref.recall, ref.mAP50, ref.mAP50_95])}`);
+    console.log(
+      `# val ${name}: P R mAP50 mAP50-95 ${JSON.stringify([r.precision, r.recall, r.mAP50, r.mAP50_95])}, libtorch ${JSON.stringify([ref.precision, ref.recall, ref.mAP50, ref.mAP50_95])}`,
+    );
     // mAP within 1e-3 (P and R, read at the best-F1 confidence, jump with the near-ties: not compared)
-    for (const k of ['mAP50', 'mAP50_95'] as const) assert.ok(Math.abs((r[k] as number) - (ref[k] as number)) <= 1e-3, `${name} ${k}: ${r[k] as number} vs ${ref[k] as number}`);
+    for (const k of ['mAP50', 'mAP50_95'] as const)
+      assert.ok(
+        Math.abs((r[k] as number) - (ref[k] as number)) <= 1e-3,
+        `${name} ${k}: ${r[k] as number} vs ${ref[k] as number}`,
+      );
   }
-  const e = spawnSync(process.execPath, [cli, 'val', '--weights', dynamic, ...common, '--name', 'tta', '--augment'], { env, encoding: 'utf8' });
+  const e = spawnSync(process.execPath, [cli, 'val', '--weights', dynamic, ...common, '--name', 'tta', '--augment'], {
+    env,
+    encoding: 'utf8',
+  });
   assert.notEqual(e.status, 0);
   assert.match(e.stderr, /test-time augmentation needs PyTorch weights/);
-  const f = spawnSync(process.execPath, [cli, 'val', '--weights', weights, dynamic, ...common, '--name', 'ens'], { env, encoding: 'utf8' });
+  const f = spawnSync(process.execPath, [cli, 'val', '--weights', weights, dynamic, ...common, '--name', 'ens'], {
+    env,
+    encoding: 'utf8',
+  });
   assert.notEqual(f.status, 0);
   assert.match(f.stderr, /random-dynamic\.onnx: an ONNX model cannot be part of an ensemble/);
 });

@@ -1,16 +1,17 @@
 // Run plots: each writes a decodable image of the expected size and format, copes with empty inputs,
 // and gives the same bytes for the same input. Set PLOTS_OUT=dir to keep the images for a look.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import sharp from 'sharp';
 import { appendResults } from '../src/engine/results.js';
-import { gaussianSmooth, plotResults } from '../src/plots/results.js';
-import { plotLabels } from '../src/plots/labels.js';
 import { labelsToBoxes, plotImages, predsToBoxes } from '../src/plots/batch.js';
 import { blues, plotConfusionMatrix, plotMcCurve, plotPrCurve } from '../src/plots/curves.js';
+import { plotLabels } from '../src/plots/labels.js';
+import { gaussianSmooth, plotResults } from '../src/plots/results.js';
 import { extent, niceTicks, tickLabel } from '../src/plots/svg.js';
 
 const DIR = process.env.PLOTS_OUT ?? mkdtempSync(join(tmpdir(), 'plots-'));
@@ -35,7 +36,7 @@ async function deterministic(render: (path: string) => Promise<void>, name: stri
 /** A tiny LCG so the synthetic data is fixed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const NAMES = ['person', 'bicycle', 'car', 'dog', 'cat'];
@@ -61,7 +62,10 @@ test('svg helpers: nice ticks, labels, extents', () => {
   assert.deepEqual(extent([]), [0, 1]);
   assert.deepEqual(extent([2, 2]), [1.8, 2.2]);
   assert.deepEqual(extent([0, NaN, 10]), [-0.5, 10.5]);
-  assert.deepEqual(extent([0.09, 0.08999999999999998]), [0.08999999999999998 - 0.008999999999999998, 0.09 + 0.008999999999999998]);
+  assert.deepEqual(extent([0.09, 0.08999999999999998]), [
+    0.08999999999999998 - 0.008999999999999998,
+    0.09 + 0.008999999999999998,
+  ]);
   assert.equal(niceTicks(1e17, 1e17 + 64).values.length, 1);
   assert.equal(blues(0), '#f7fbff');
   assert.equal(blues(1), '#08306b');
@@ -83,7 +87,21 @@ test('plotResults: results.png 1500×700 from a results.csv, and from one row', 
   for (let e = 0; e < 30; e++) {
     const d = Math.exp(-e / 10);
     const noise = () => (r() - 0.5) * 0.01;
-    appendResults(csv, e, [0.05 + 0.05 * d + noise(), 0.03 + 0.02 * d + noise(), 0.02 * d + noise(), 0.8 - 0.6 * d + noise(), 0.7 - 0.6 * d + noise(), 0.75 - 0.7 * d + noise(), 0.5 - 0.48 * d + noise(), 0.04 + 0.04 * d + noise(), 0.02 + 0.02 * d, 0.01 * d + noise(), 0.01, 0.01, 0.01]);
+    appendResults(csv, e, [
+      0.05 + 0.05 * d + noise(),
+      0.03 + 0.02 * d + noise(),
+      0.02 * d + noise(),
+      0.8 - 0.6 * d + noise(),
+      0.7 - 0.6 * d + noise(),
+      0.75 - 0.7 * d + noise(),
+      0.5 - 0.48 * d + noise(),
+      0.04 + 0.04 * d + noise(),
+      0.02 + 0.02 * d,
+      0.01 * d + noise(),
+      0.01,
+      0.01,
+      0.01,
+    ]);
   }
   const t0 = performance.now();
   await plotResults(csv, out('results.png'));
@@ -109,7 +127,11 @@ test('plotLabels: labels.jpg 1000×1000, also with no labels and without names',
   // many labels and classes: subsampled scatters, numeric class ticks
   const many = syntheticLabels(100_000, 80, 3);
   const t0 = performance.now();
-  await plotLabels(many, Array.from({ length: 80 }, (_, i) => `c${i}`), out('labels-100k.jpg'));
+  await plotLabels(
+    many,
+    Array.from({ length: 80 }, (_, i) => `c${i}`),
+    out('labels-100k.jpg'),
+  );
   const ms = performance.now() - t0;
   console.log(`labels.jpg with 100k labels: ${ms.toFixed(0)} ms`);
   await expectImage(out('labels-100k.jpg'), 'jpeg', 1000, 1000);
@@ -128,7 +150,7 @@ function syntheticBatch(bs: number, h: number, w: number): { images: Uint8Array;
         const p = y * w + x;
         images[(i * 3 + 0) * h * w + p] = inside ? 40 : (x * 255) / w;
         images[(i * 3 + 1) * h * w + p] = inside ? 40 : (y * 255) / h;
-        images[(i * 3 + 2) * h * w + p] = inside ? 40 : ((i * 37) % 255);
+        images[(i * 3 + 2) * h * w + p] = inside ? 40 : (i * 37) % 255;
       }
     targets.push(i, i % NAMES.length, cx, cy, bw, bh);
     targets.push(i, (i + 1) % NAMES.length, 0.05, 0.9, 0.08, 0.15); // a small box at the bottom-left edge
@@ -175,7 +197,8 @@ function curves(nc: number): { px: Float64Array; pr: Float64Array[]; ap50: Float
   const pr = Array.from({ length: nc }, (_, c) => px.map((x) => Math.max(0, 1 - x ** (2 + c))));
   const ap50 = Float64Array.from(pr, (y) => y.reduce((a, b) => a + b, 0) / 1000);
   const f1 = new Float64Array(nc * 1000);
-  for (let c = 0; c < nc; c++) for (let i = 0; i < 1000; i++) f1[c * 1000 + i] = Math.sin(Math.PI * px[i]) * (0.5 + 0.4 * (c / Math.max(1, nc)));
+  for (let c = 0; c < nc; c++)
+    for (let i = 0; i < 1000; i++) f1[c * 1000 + i] = Math.sin(Math.PI * px[i]) * (0.5 + 0.4 * (c / Math.max(1, nc)));
   return { px, pr, ap50, f1 };
 }
 

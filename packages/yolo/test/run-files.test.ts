@@ -1,11 +1,12 @@
 // Run folders and final weights under concurrency and crashes: folders are claimed atomically, and
 // the final strip step never leaves weights/ without a loadable last and a resumable checkpoint.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { incrementPath } from '../src/engine/paths.js';
 import { replaceWithStripped } from '../src/engine/state.js';
@@ -30,14 +31,20 @@ test('incrementPath: 4 processes claiming 25 run folders each at once get 100 di
   // every process starts claiming at the same moment, so the claims interleave
   const start = Date.now() + 2000;
   const script = `const { incrementPath } = await import(${JSON.stringify(mod)}); while (Date.now() < ${start}); const out = []; for (let i = 0; i < 25; i++) out.push(incrementPath(${JSON.stringify(project)}, 'exp')); console.log(JSON.stringify(out));`;
-  const runs = Array.from({ length: 4 }, () =>
-    new Promise<string[]>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      p.on('error', reject);
-      p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`))));
-    }),
+  const runs = Array.from(
+    { length: 4 },
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        p.on('error', reject);
+        p.on('close', (code) =>
+          code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`)),
+        );
+      }),
   );
   const claimed = (await Promise.all(runs)).flat();
   assert.equal(claimed.length, 100);
@@ -91,7 +98,10 @@ test('train() through the API: when the val set cannot be built, the loader work
     // a script file, not -e: worker threads started from an -e script do not keep the process alive
     const file = join(dir, 'train-bad-val.mjs');
     writeFileSync(file, script);
-    const p = spawn(process.execPath, [file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TSYOLO_NUM_THREADS: '1' } });
+    const p = spawn(process.execPath, [file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, TSYOLO_NUM_THREADS: '1' },
+    });
     let err = '';
     p.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);

@@ -1,11 +1,27 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { SummaryWriter, readEvents, parseEvents, encodeEvent, decodeEvent, eventFileName, EVENT_FILE_VERSION } from '../src/engine/tensorboard.js';
-import { crc32c, maskCrc, unmaskCrc, maskedCrc32c, encodeTFRecord, iterTFRecords, TFRecordError } from '../src/engine/tfrecord.js';
+import { test } from 'node:test';
+import {
+  decodeEvent,
+  EVENT_FILE_VERSION,
+  encodeEvent,
+  eventFileName,
+  parseEvents,
+  readEvents,
+  SummaryWriter,
+} from '../src/engine/tensorboard.js';
+import {
+  crc32c,
+  encodeTFRecord,
+  iterTFRecords,
+  maskCrc,
+  maskedCrc32c,
+  TFRecordError,
+  unmaskCrc,
+} from '../src/engine/tfrecord.js';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'tsyolo-tb-'));
@@ -46,19 +62,46 @@ test('Event wire format matches hand-encoded event.proto / summary.proto bytes',
   };
   const ascii = (s: string) => [...Buffer.from(s)];
   // Event{wall_time=1 (double), file_version=3 (string)}
-  assert.deepEqual([...encodeEvent({ wallTime: 1700000000.25, fileVersion: 'brain.Event:2' })], [0x09, ...dbl(1700000000.25), 0x1a, 13, ...ascii('brain.Event:2')]);
+  assert.deepEqual(
+    [...encodeEvent({ wallTime: 1700000000.25, fileVersion: 'brain.Event:2' })],
+    [0x09, ...dbl(1700000000.25), 0x1a, 13, ...ascii('brain.Event:2')],
+  );
   // Event{wall_time=1, step=2 (varint 300 = ac 02), summary=5 {value=1 {tag=1 "loss", simple_value=2 (float)}}}
   const value = [0x0a, 4, ...ascii('loss'), 0x15, ...flt(0.5)];
   const summary = [0x0a, value.length, ...value];
-  assert.deepEqual([...encodeEvent({ wallTime: 2, step: 300, scalars: [{ tag: 'loss', value: 0.5 }] })], [0x09, ...dbl(2), 0x10, 0xac, 0x02, 0x2a, summary.length, ...summary]);
+  assert.deepEqual(
+    [...encodeEvent({ wallTime: 2, step: 300, scalars: [{ tag: 'loss', value: 0.5 }] })],
+    [0x09, ...dbl(2), 0x10, 0xac, 0x02, 0x2a, summary.length, ...summary],
+  );
   // simple_value 0 is kept (oneof member); step 0 is left out like proto3 does.
   const zero = decodeEvent(encodeEvent({ wallTime: 3, step: 0, scalars: [{ tag: 'z', value: 0 }] }));
   assert.deepEqual(zero, { wallTime: 3, step: 0, scalars: [{ tag: 'z', value: 0 }] });
   // Fields this reader does not know (log_message=6 on the Event, image=4 on a Value) are skipped,
   // and a Value without simple_value is not a scalar.
   const imageValue = [0x0a, 3, ...ascii('img'), 0x22, 0];
-  const mixed = [0x09, ...dbl(7), 0x10, 5, 0x32, 2, 0x08, 1, 0x2a, 2 + imageValue.length + 2 + value.length, 0x0a, imageValue.length, ...imageValue, 0x0a, value.length, ...value];
-  assert.deepEqual(decodeEvent(Uint8Array.from(mixed)), { wallTime: 7, step: 5, scalars: [{ tag: 'loss', value: 0.5 }] });
+  const mixed = [
+    0x09,
+    ...dbl(7),
+    0x10,
+    5,
+    0x32,
+    2,
+    0x08,
+    1,
+    0x2a,
+    2 + imageValue.length + 2 + value.length,
+    0x0a,
+    imageValue.length,
+    ...imageValue,
+    0x0a,
+    value.length,
+    ...value,
+  ];
+  assert.deepEqual(decodeEvent(Uint8Array.from(mixed)), {
+    wallTime: 7,
+    step: 5,
+    scalars: [{ tag: 'loss', value: 0.5 }],
+  });
   // int64 steps: large and negative
   assert.equal(decodeEvent(encodeEvent({ wallTime: 0, step: 2 ** 40 + 3 })).step, 2 ** 40 + 3);
   assert.equal(decodeEvent(encodeEvent({ wallTime: 0, step: -7 })).step, -7);
@@ -108,10 +151,13 @@ test('SummaryWriter writes scalars that readEvents reads back', () => {
       assert.ok(e.wallTime >= Math.floor(before) && e.wallTime < before + 60);
     });
     assert.deepEqual(events[5], { wallTime: 1700000000.5, step: 3, scalars: [{ tag: 'fixed/time', value: 1.25 }] });
-    assert.deepEqual(events.slice(6, 8).map((e) => [e.step, e.scalars]), [
-      [4, [{ tag: 'val/box_loss', value: Math.fround(1e-3) }]],
-      [4, [{ tag: 'val/cls_loss', value: -2.5 }]],
-    ]);
+    assert.deepEqual(
+      events.slice(6, 8).map((e) => [e.step, e.scalars]),
+      [
+        [4, [{ tag: 'val/box_loss', value: Math.fround(1e-3) }]],
+        [4, [{ tag: 'val/cls_loss', value: -2.5 }]],
+      ],
+    );
     assert.ok(Number.isNaN(events[8]!.scalars[0]!.value));
     assert.equal(events[9]!.scalars[0]!.value, Infinity);
   } finally {
@@ -120,8 +166,14 @@ test('SummaryWriter writes scalars that readEvents reads back', () => {
 });
 
 test('event file name: TensorBoard naming, distinct files for writers opened together', () => {
-  assert.equal(eventFileName({ time: 1700000000.9, hostname: 'gpu-box.local', pid: 42 }), 'events.out.tfevents.1700000000.gpu-box.local.42.0');
-  assert.equal(eventFileName({ time: 5, hostname: 'h', pid: 1, index: 3, suffix: '.v2' }), 'events.out.tfevents.0000000005.h.1.3.v2');
+  assert.equal(
+    eventFileName({ time: 1700000000.9, hostname: 'gpu-box.local', pid: 42 }),
+    'events.out.tfevents.1700000000.gpu-box.local.42.0',
+  );
+  assert.equal(
+    eventFileName({ time: 5, hostname: 'h', pid: 1, index: 3, suffix: '.v2' }),
+    'events.out.tfevents.0000000005.h.1.3.v2',
+  );
   const dir = tmp();
   try {
     const a = new SummaryWriter(dir);
@@ -192,13 +244,19 @@ test('corruption is detected, naming the file and the offset of the bad record',
     // Truncated files.
     const truncated = (n: number, re: RegExp, offset: number) => {
       writeFileSync(tb.path, good.subarray(0, n));
-      assert.throws(() => readEvents(tb.path), (e: unknown) => e instanceof TFRecordError && e.offset === offset && re.test(e.message));
+      assert.throws(
+        () => readEvents(tb.path),
+        (e: unknown) => e instanceof TFRecordError && e.offset === offset && re.test(e.message),
+      );
     };
     truncated(third + 5, /truncated record header/, third);
     truncated(good.length - 1, /truncated record \(length/, third);
     // A record whose CRCs are right but whose payload is not an Event.
     writeFileSync(tb.path, Buffer.concat([good.subarray(0, second), encodeTFRecord(Uint8Array.of(0x0a, 0x05, 0x01))]));
-    assert.throws(() => readEvents(tb.path), (e: unknown) => e instanceof TFRecordError && e.offset === second && /malformed Event/.test(e.message));
+    assert.throws(
+      () => readEvents(tb.path),
+      (e: unknown) => e instanceof TFRecordError && e.offset === second && /malformed Event/.test(e.message),
+    );
     // parseEvents names an in-memory source.
     assert.throws(() => parseEvents(good.subarray(0, 3)), /<buffer>: truncated record header .* at byte offset 0/);
     assert.equal(parseEvents(good).length, 3);
@@ -209,7 +267,9 @@ test('corruption is detected, naming the file and the offset of the bad record',
 
 const hasPythonTensorboard = spawnSync('python3', ['-c', 'import tensorboard'], { stdio: 'ignore' }).status === 0;
 
-test('TensorBoard itself reads the file (skipped when python3 tensorboard is not installed)', { skip: !hasPythonTensorboard && 'python3 -c "import tensorboard" fails' }, () => {
+test('TensorBoard itself reads the file (skipped when python3 tensorboard is not installed)', {
+  skip: !hasPythonTensorboard && 'python3 -c "import tensorboard" fails',
+}, () => {
   const dir = tmp();
   try {
     const tb = new SummaryWriter(dir);
@@ -227,7 +287,10 @@ test('TensorBoard itself reads the file (skipped when python3 tensorboard is not
     const r = spawnSync('python3', ['-c', py, dir], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number[][]>;
-    assert.deepEqual(got['train/box_loss'], [[1000.5, 0, 0.25], [1001.5, 1, 0.125]]);
+    assert.deepEqual(got['train/box_loss'], [
+      [1000.5, 0, 0.25],
+      [1001.5, 1, 0.125],
+    ]);
     assert.deepEqual(got['x/lr0'], [[1001.5, 1, Math.fround(0.01)]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

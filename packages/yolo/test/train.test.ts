@@ -1,12 +1,13 @@
 // End-to-end training on a tiny synthetic dataset: CLI, exact resume after SIGKILL,
 // freezing, extending a finished run.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { loadSafetensors, tidy } from '@tsyolo/torch';
 import { synthesizeDataset } from '../src/index.js';
 import { repoRoot } from './fixtures.js';
@@ -16,7 +17,26 @@ const dir = mkdtempSync(join(tmpdir(), 'tsyolo-train-'));
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
 let data = '';
 
-const base = (name: string): string[] => ['train', '--cfg', 'yolov5n.yaml', '--data', data, '--imgsz', '128', '--batch-size', '8', '--workers', '1', '--project', join(dir, 'runs'), '--name', name, '--quiet', '--noautoanchor', '--json'];
+const base = (name: string): string[] => [
+  'train',
+  '--cfg',
+  'yolov5n.yaml',
+  '--data',
+  data,
+  '--imgsz',
+  '128',
+  '--batch-size',
+  '8',
+  '--workers',
+  '1',
+  '--project',
+  join(dir, 'runs'),
+  '--name',
+  name,
+  '--quiet',
+  '--noautoanchor',
+  '--json',
+];
 
 function run(args: string[]): Record<string, unknown> {
   const r = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
@@ -47,12 +67,29 @@ test('setup: a tiny synthetic dataset', async () => {
 test('tsyolo train writes yolov5 outputs and a JSON summary; final weights are stripped FP16', () => {
   const r = run([...base('a'), '--epochs', '2']);
   const save = r.saveDir as string;
-  for (const f of ['opt.yaml', 'hyp.yaml', 'results.csv', 'weights/last.safetensors', 'weights/best.safetensors', 'weights/resume.safetensors']) assert.ok(existsSync(join(save, f)), f);
+  for (const f of [
+    'opt.yaml',
+    'hyp.yaml',
+    'results.csv',
+    'weights/last.safetensors',
+    'weights/best.safetensors',
+    'weights/resume.safetensors',
+  ])
+    assert.ok(existsSync(join(save, f)), f);
   const csv = readFileSync(join(save, 'results.csv'), 'utf8').trim().split('\n');
   assert.equal(csv.length, 3);
-  assert.deepEqual(csv[0].split(',').map((s) => s.trim()).slice(0, 4), ['epoch', 'train/box_loss', 'train/obj_loss', 'train/cls_loss']);
+  assert.deepEqual(
+    csv[0]
+      .split(',')
+      .map((s) => s.trim())
+      .slice(0, 4),
+    ['epoch', 'train/box_loss', 'train/obj_loss', 'train/cls_loss'],
+  );
   const w = r.weights as { lastBytes: number; resume: string };
-  assert.ok(w.lastBytes < 0.3 * (readFileSync(w.resume).length), 'stripped weights are much smaller than the training state');
+  assert.ok(
+    w.lastBytes < 0.3 * readFileSync(w.resume).length,
+    'stripped weights are much smaller than the training state',
+  );
   const st = loadSafetensors(join(save, 'weights/last.safetensors'));
   assert.equal(st.tensors.get('model.model.0.conv.weight')!.dtype, 'float16');
   assert.ok(![...st.tensors.keys()].some((k) => k.startsWith('optimizer.')));
@@ -99,7 +136,9 @@ test('a finished run can be extended with --resume path --epochs N', () => {
   assert.match(r.stderr, /complete; pass --epochs N/);
   const more = run(['train', '--resume', resumeFile, '--epochs', '3', '--json', '--quiet']);
   assert.equal(more.lastEpoch, 2);
-  const csv = readFileSync(join(first.saveDir as string, 'results.csv'), 'utf8').trim().split('\n');
+  const csv = readFileSync(join(first.saveDir as string, 'results.csv'), 'utf8')
+    .trim()
+    .split('\n');
   assert.equal(csv.length, 4);
 });
 
@@ -107,7 +146,19 @@ test('--freeze keeps the frozen parameters bit-identical; --unfreeze-at trains t
   const ref = run([...base('fz0'), '--epochs', '1']);
   const init = (ref.weights as { last: string }).last; // FP16 weights: exact in FP32
   const frozen = run([...base('fz'), '--weights', init, '--cfg', '', '--freeze', '10', '--epochs', '2']);
-  const unfrozen = run([...base('ufz'), '--weights', init, '--cfg', '', '--freeze', '10', '--unfreeze-at', '1', '--epochs', '2']);
+  const unfrozen = run([
+    ...base('ufz'),
+    '--weights',
+    init,
+    '--cfg',
+    '',
+    '--freeze',
+    '10',
+    '--unfreeze-at',
+    '1',
+    '--epochs',
+    '2',
+  ]);
   tidy(() => {
     const a = loadSafetensors(init).tensors;
     const f = loadSafetensors((frozen.weights as { resume: string }).resume).tensors;
@@ -124,8 +175,14 @@ test('--freeze keeps the frozen parameters bit-identical; --unfreeze-at trains t
       }
     }
     assert.ok(checked > 20);
-    assert.ok(!u.get('model.model.0.conv.weight')!.equal(a.get('model.model.0.conv.weight')!.float()), 'unfrozen layer 0 trained');
-    assert.ok(!f.get('model.model.24.m.0.weight')!.equal(a.get('model.model.24.m.0.weight')!.float()), 'unfrozen head trained');
+    assert.ok(
+      !u.get('model.model.0.conv.weight')!.equal(a.get('model.model.0.conv.weight')!.float()),
+      'unfrozen layer 0 trained',
+    );
+    assert.ok(
+      !f.get('model.model.24.m.0.weight')!.equal(a.get('model.model.24.m.0.weight')!.float()),
+      'unfrozen head trained',
+    );
   });
 });
 

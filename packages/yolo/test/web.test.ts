@@ -3,7 +3,7 @@
 // bus.jpg, compared with the libtorch Detector on the same model and image. Tolerances: the browser
 // decodes the JPEG itself (Chromium's libjpeg-turbo, no colour management) and ONNX Runtime Web's wasm
 // kernels differ from libtorch's, so boxes are held to 2 px and confidences to 1e-2 (same classes and count).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, createReadStream, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -11,14 +11,17 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { Detector, type Detection } from '../src/index.js';
+import { type Detection, Detector } from '../src/index.js';
 import { fixture, repoRoot, sampleImage } from './fixtures.js';
 
 const CHROMIUM = process.env.TSYOLO_CHROMIUM ?? '/usr/bin/chromium';
 const WEIGHTS = fixture('yolov5n-stripped.pt');
 const BUS = sampleImage('bus.jpg');
-const noChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (apt-get install chromium; make test installs it)`;
+const noChromium = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not found (apt-get install chromium; make test installs it)`;
 const cli = join(repoRoot(), 'packages/yolo/dist/src/cli/main.js');
 const env = { ...process.env, TSYOLO_NUM_THREADS: '2' };
 const dir = mkdtempSync(join(tmpdir(), 'tsyolo-web-'));
@@ -44,7 +47,10 @@ async function serve(root: string, requests: string[]): Promise<{ server: Server
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': statSync(file).size,
+    });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -67,15 +73,34 @@ test('the page script and src/portable type-check for the browser (DOM library, 
   assert.equal(r.status, 0, `tsc -p packages/yolo/web:\n${r.stdout}${r.stderr}`);
 });
 
-test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo detect', { skip: noChromium, timeout: 120_000 }, async () => {
+test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo detect', {
+  skip: noChromium,
+  timeout: 120_000,
+}, async () => {
   const weights = join(dir, 'yolov5n.pt');
   copyFileSync(WEIGHTS, weights);
-  const out = execFileSync(process.execPath, [cli, 'export', '--weights', weights, '--include', 'onnx', 'web', '--imgsz', '320', '--json'], { env, encoding: 'utf8' });
-  const summary = JSON.parse(out.trim().split('\n').pop()!) as { web: { dir: string; files: { name: string; bytes: number }[] } };
+  const out = execFileSync(
+    process.execPath,
+    [cli, 'export', '--weights', weights, '--include', 'onnx', 'web', '--imgsz', '320', '--json'],
+    { env, encoding: 'utf8' },
+  );
+  const summary = JSON.parse(out.trim().split('\n').pop()!) as {
+    web: { dir: string; files: { name: string; bytes: number }[] };
+  };
   const webDir = join(dir, 'yolov5n_web');
   assert.equal(summary.web.dir, webDir);
   assert.match(out, /serve it over http/);
-  const names = ['index.html', 'tsyolo-web.js', 'ort.wasm.min.js', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs', 'yolov5n.onnx', 'model.json', 'names.json', 'README.txt'];
+  const names = [
+    'index.html',
+    'tsyolo-web.js',
+    'ort.wasm.min.js',
+    'ort-wasm-simd-threaded.wasm',
+    'ort-wasm-simd-threaded.mjs',
+    'yolov5n.onnx',
+    'model.json',
+    'names.json',
+    'README.txt',
+  ];
   assert.deepEqual(readdirSync(webDir).sort(), [...names].sort());
   assert.ok(existsSync(join(dir, 'yolov5n.onnx')));
 
@@ -93,7 +118,11 @@ test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo 
     const a = (await page.evaluate(`window.tsyoloDetect('/bus.jpg')`)) as WebResult;
     // as a person would: pick the file; the page draws the boxes and shows the detections as JSON
     await page.setInputFiles('#file', BUS);
-    await page.waitForFunction(`document.body.dataset.state === 'done' && window.tsyoloDetections && window.tsyoloDetections.image === 'bus.jpg'`, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      `document.body.dataset.state === 'done' && window.tsyoloDetections && window.tsyoloDetections.image === 'bus.jpg'`,
+      undefined,
+      { timeout: 30_000 },
+    );
     const shown = JSON.parse((await page.textContent('#detections')) ?? 'null') as WebResult;
     const status = await page.textContent('#status');
     const shot = join(dir, 'web-bus.png');
@@ -103,7 +132,14 @@ test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo 
     assert.deepEqual(errors, []);
     assert.deepEqual(shown.detections, a.detections, 'picked file and tsyoloDetect agree');
     assert.match(status ?? '', /^bus\.jpg: 810×1080, \d+ /);
-    for (const f of ['/ort.wasm.min.js', '/ort-wasm-simd-threaded.wasm', '/tsyolo-web.js', '/model.json', '/yolov5n.onnx']) assert.ok(requests.includes(f), `${f} was not requested (${requests.join(' ')})`);
+    for (const f of [
+      '/ort.wasm.min.js',
+      '/ort-wasm-simd-threaded.wasm',
+      '/tsyolo-web.js',
+      '/model.json',
+      '/yolov5n.onnx',
+    ])
+      assert.ok(requests.includes(f), `${f} was not requested (${requests.join(' ')})`);
 
     // the libtorch Detector on the same model and image (the export is fixed at 320×320: no auto rectangle)
     const det = await Detector.load(WEIGHTS, { imgsz: 320, auto: false });
@@ -116,14 +152,23 @@ test('tsyolo export --include onnx web; Chromium detects on bus.jpg like tsyolo 
     let maxBox = 0;
     let maxConf = 0;
     for (const w of want) {
-      const j = a.detections.findIndex((g, k) => !used.has(k) && g.cls === w.cls && g.name === w.name && Math.abs(g.conf - w.conf) <= 1e-2 && g.box.every((v, c) => Math.abs(v - w.box[c]) <= 2));
+      const j = a.detections.findIndex(
+        (g, k) =>
+          !used.has(k) &&
+          g.cls === w.cls &&
+          g.name === w.name &&
+          Math.abs(g.conf - w.conf) <= 1e-2 &&
+          g.box.every((v, c) => Math.abs(v - w.box[c]) <= 2),
+      );
       assert.ok(j >= 0, `no browser detection matches ${JSON.stringify(w)}`);
       used.add(j);
       const g = a.detections[j];
       maxBox = Math.max(maxBox, ...g.box.map((v, c) => Math.abs(v - w.box[c])));
       maxConf = Math.max(maxConf, Math.abs(g.conf - w.conf));
     }
-    console.log(`# browser vs libtorch: ${want.length} detections, max box Δ ${maxBox} px, max conf Δ ${maxConf.toExponential(2)}; ${a.speed.inference.toFixed(0)} ms wasm inference`);
+    console.log(
+      `# browser vs libtorch: ${want.length} detections, max box Δ ${maxBox} px, max conf Δ ${maxConf.toExponential(2)}; ${a.speed.inference.toFixed(0)} ms wasm inference`,
+    );
 
     // opened from file:// the page says it must be served
     const local = await browser.newPage();

@@ -4,7 +4,7 @@
 // Node ONNX backend runs. Images are decoded by the browser (createImageBitmap without colour-space
 // conversion, EXIF orientation applied) and read back from a canvas as RGBA.
 import type * as Ort from 'onnxruntime-web';
-import { letterboxInput, nonMaxSuppressionRows, toDetections, type Detection } from '../src/portable/index.js';
+import { type Detection, letterboxInput, nonMaxSuppressionRows, toDetections } from '../src/portable/index.js';
 
 declare const ort: typeof Ort;
 
@@ -64,7 +64,9 @@ let session: Ort.InferenceSession;
 
 async function load(): Promise<void> {
   if (location.protocol === 'file:') {
-    throw new Error('this page must be served over http(s): ONNX Runtime Web cannot load its .wasm files from file://. In this folder run `npx http-server -p 8080` or `python3 -m http.server 8080` and open http://localhost:8080/');
+    throw new Error(
+      'this page must be served over http(s): ONNX Runtime Web cannot load its .wasm files from file://. In this folder run `npx http-server -p 8080` or `python3 -m http.server 8080` and open http://localhost:8080/',
+    );
   }
   if (typeof ort === 'undefined') throw new Error('ort.wasm.min.js (ONNX Runtime Web) did not load');
   const res = await fetch('model.json');
@@ -74,9 +76,15 @@ async function load(): Promise<void> {
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = new URL('./', location.href).href;
-  session = await ort.InferenceSession.create(info.model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  session = await ort.InferenceSession.create(info.model, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
   document.title = `tsyolo: ${info.model}`;
-  setStatus(`${info.model} loaded (${info.names.length} classes, input ${info.shape ? info.shape.join('×') : `${info.imgsz.join('×')}, dynamic`}). Drop or pick an image.`, 'ready');
+  setStatus(
+    `${info.model} loaded (${info.names.length} classes, input ${info.shape ? info.shape.join('×') : `${info.imgsz.join('×')}, dynamic`}). Drop or pick an image.`,
+    'ready',
+  );
 }
 
 /** A colour per class (hue steps of the golden angle). */
@@ -115,7 +123,11 @@ async function detect(src: string | Blob): Promise<WebResult> {
     const name = typeof src === 'string' ? src : src instanceof File ? src.name : 'image';
     const blob = typeof src === 'string' ? await fetchBlob(src) : src;
     const t0 = performance.now();
-    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image', premultiplyAlpha: 'none' });
+    const bitmap = await createImageBitmap(blob, {
+      colorSpaceConversion: 'none',
+      imageOrientation: 'from-image',
+      premultiplyAlpha: 'none',
+    });
     const { width, height } = bitmap;
     const work = document.createElement('canvas');
     work.width = width;
@@ -136,11 +148,21 @@ async function detect(src: string | Blob): Promise<WebResult> {
     const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, 3, h, w]) });
     const y = out[session.outputNames[0]];
     const t2 = performance.now();
-    const [rows] = nonMaxSuppressionRows(y.data as Float32Array, y.dims, { confThres: info.confThres, iouThres: info.iouThres, maxDet: info.maxDet });
+    const [rows] = nonMaxSuppressionRows(y.data as Float32Array, y.dims, {
+      confThres: info.confThres,
+      iouThres: info.iouThres,
+      maxDet: info.maxDet,
+    });
     const detections = toDetections(rows, [h, w], [height, width], info.names);
     const t3 = performance.now();
     for (const v of Object.values(out)) v.dispose();
-    const result: WebResult = { image: name, width, height, detections, speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 } };
+    const result: WebResult = {
+      image: name,
+      width,
+      height,
+      detections,
+      speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 },
+    };
     draw(bitmap, detections);
     bitmap.close();
     window.tsyoloDetections = result;

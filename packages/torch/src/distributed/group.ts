@@ -1,8 +1,9 @@
 // c10d process groups (Gloo on the CPU, NCCL on CUDA) and their collectives. Every collective
 // blocks until done; a peer that died or a timeout becomes an Error naming the collective.
-import { native, type GroupHandle, type ReduceOpName } from '../native.js';
-import type { Tensor } from '../tensor.js';
+
 import { emptyLike } from '../creation.js';
+import { type GroupHandle, native, type ReduceOpName } from '../native.js';
+import type { Tensor } from '../tensor.js';
 import type { Store } from './store.js';
 
 export type Backend = 'gloo' | 'nccl';
@@ -44,7 +45,14 @@ export class ProcessGroup {
     const h =
       backend === 'nccl'
         ? native.dist.groupNccl(store._h, rank, size, timeout)
-        : native.dist.groupGloo(store._h, rank, size, timeout, o.ifname ?? process.env.GLOO_SOCKET_IFNAME ?? null, o.hostname ?? null);
+        : native.dist.groupGloo(
+            store._h,
+            rank,
+            size,
+            timeout,
+            o.ifname ?? process.env.GLOO_SOCKET_IFNAME ?? null,
+            o.hostname ?? null,
+          );
     return new ProcessGroup(h, timeout);
   }
 
@@ -80,7 +88,12 @@ export class ProcessGroup {
   allgather(t: Tensor, timeoutMs = this.timeoutMs): Tensor[] {
     const out = Array.from({ length: this.size }, () => emptyLike(t));
     try {
-      native.dist.allgather(this.handle(), out.map((o) => o._h), t._h, timeoutMs);
+      native.dist.allgather(
+        this.handle(),
+        out.map((o) => o._h),
+        t._h,
+        timeoutMs,
+      );
     } catch (e) {
       for (const o of out) o.dispose();
       throw e;

@@ -1,7 +1,7 @@
 // torch.distributed.init_process_group for tsyolo: a store from init_method (env://, tcp://host:port,
 // file:///path) and a process group on it. env:// reads the variables torchrun sets:
 // MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE.
-import { ProcessGroup, type Backend, type GroupOptions } from './group.js';
+import { type Backend, type GroupOptions, ProcessGroup } from './group.js';
 import { DEFAULT_STORE_TIMEOUT_MS, Store } from './store.js';
 
 export interface InitOptions extends GroupOptions {
@@ -27,7 +27,8 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
   const env = o.env ?? process.env;
   const rank = o.rank ?? envInt(env, 'RANK');
   const size = o.worldSize ?? envInt(env, 'WORLD_SIZE');
-  if (rank === undefined || size === undefined) throw new Error('initProcessGroup: RANK and WORLD_SIZE must be set (or passed as rank/worldSize)');
+  if (rank === undefined || size === undefined)
+    throw new Error('initProcessGroup: RANK and WORLD_SIZE must be set (or passed as rank/worldSize)');
   if (rank >= size) throw new Error(`initProcessGroup: RANK ${rank} >= WORLD_SIZE ${size}`);
   const storeTimeout = o.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   const method = o.initMethod ?? 'env://';
@@ -40,7 +41,8 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
     if (method === 'env://') {
       host = env.MASTER_ADDR ?? '';
       port = envInt(env, 'MASTER_PORT') ?? NaN;
-      if (!host || !Number.isFinite(port)) throw new Error('initProcessGroup: env:// needs MASTER_ADDR and MASTER_PORT');
+      if (!host || !Number.isFinite(port))
+        throw new Error('initProcessGroup: env:// needs MASTER_ADDR and MASTER_PORT');
     } else if (method.startsWith('tcp://')) {
       const u = new URL(method);
       host = u.hostname;
@@ -49,7 +51,14 @@ export function initProcessGroup(o: InitOptions = {}): ProcessGroup {
       throw new Error(`initProcessGroup: unknown init method '${method}' (env://, tcp://host:port, file:///path)`);
     }
     if (!(port > 0 && port < 65536)) throw new Error(`initProcessGroup: bad port ${port}`);
-    store = Store.tcp({ host, port, isServer: rank === 0, worldSize: size, timeoutMs: storeTimeout, waitWorkers: false });
+    store = Store.tcp({
+      host,
+      port,
+      isServer: rank === 0,
+      worldSize: size,
+      timeoutMs: storeTimeout,
+      waitWorkers: false,
+    });
   }
   return ProcessGroup.create(o.backend ?? 'gloo', store, rank, size, o);
 }

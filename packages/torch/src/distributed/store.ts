@@ -23,7 +23,10 @@ export class Store {
   /** torch.distributed.TCPStore: the server binds host:port, clients connect (retrying until the timeout). */
   static tcp(o: TcpStoreOptions): Store {
     const timeout = o.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-    return new Store(native.dist.storeTcp(o.host, o.port, o.isServer, o.worldSize ?? -1, timeout, o.waitWorkers ?? false), timeout);
+    return new Store(
+      native.dist.storeTcp(o.host, o.port, o.isServer, o.worldSize ?? -1, timeout, o.waitWorkers ?? false),
+      timeout,
+    );
   }
 
   /** torch.distributed.FileStore: a file on a filesystem every process sees. */

@@ -1,6 +1,6 @@
 // Files are written to a temporary name, fsynced and renamed: a crash leaves the old file.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[]): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);

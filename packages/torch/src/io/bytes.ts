@@ -1,6 +1,6 @@
 // Raw little-endian bytes <-> tensors, for the file readers and writers.
 import { fromTypedArray } from '../creation.js';
-import { elementSize, type DType } from '../dtype.js';
+import { type DType, elementSize } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 
 type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;

@@ -16,7 +16,9 @@ const descrToDtype: Record<string, DType> = {
   '|u1': 'uint8',
   '|b1': 'bool',
 };
-const dtypeToDescr: Partial<Record<DType, string>> = Object.fromEntries(Object.entries(descrToDtype).map(([k, v]) => [v, k]));
+const dtypeToDescr: Partial<Record<DType, string>> = Object.fromEntries(
+  Object.entries(descrToDtype).map(([k, v]) => [v, k]),
+);
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -109,7 +111,7 @@ export function encodeNpy(t: Tensor): Uint8Array {
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  header += `${' '.repeat((64 - (total % 64)) % 64)}\n`;
   const out = new Uint8Array(10 + header.length + data.byteLength);
   out.set(MAGIC, 0);
   out[6] = 1;

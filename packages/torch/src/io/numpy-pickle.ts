@@ -1,7 +1,17 @@
 // Pickled NumPy values (ndarray, dtype, scalars) as plain JS data, without NumPy.
 import type { PyFunction } from './pyvalues.js';
 
-type NumArray = Float64Array | Float32Array | Uint16Array | BigInt64Array | BigUint64Array | Int32Array | Uint32Array | Int16Array | Int8Array | Uint8Array;
+type NumArray =
+  | Float64Array
+  | Float32Array
+  | Uint16Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 interface Kind {
   name: string;
@@ -71,7 +81,9 @@ export class NdArray {
   }
   /** The elements as numbers (bigints converted), in storage order. */
   toArray(): number[] {
-    return Array.from(this.data as ArrayLike<unknown>, (v) => (this.dtype === 'float16' ? halfToFloat(v as number) : Number(v)));
+    return Array.from(this.data as ArrayLike<unknown>, (v) =>
+      this.dtype === 'float16' ? halfToFloat(v as number) : Number(v),
+    );
   }
 }
 
@@ -86,11 +98,13 @@ export function halfToFloat(h: number): number {
 
 /** numpy.core.multiarray.scalar(dtype, bytes): a number (bigint beyond 2^53 for 64-bit ints), or a boolean. */
 function scalar([dtype, raw]: unknown[]): unknown {
-  if (!(dtype instanceof NpDtype) || !(raw instanceof Uint8Array)) throw new Error('numpy scalar: unexpected arguments');
+  if (!(dtype instanceof NpDtype) || !(raw instanceof Uint8Array))
+    throw new Error('numpy scalar: unexpected arguments');
   const v = dtype.decode(raw, 1)[0];
   if (dtype.name === 'bool') return v !== 0;
   if (dtype.name === 'float16') return halfToFloat(v as number);
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   return v;
 }
 

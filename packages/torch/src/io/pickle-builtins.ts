@@ -1,6 +1,6 @@
 // The Python builtins a pickle may name (set, dict, bytes, OrderedDict, copyreg helpers, ...),
 // and calling a resolved callable or an unresolved class.
-import { PyClass, PyDict, PyObject, type PyFunction } from './pyvalues.js';
+import { PyClass, PyDict, type PyFunction, PyObject } from './pyvalues.js';
 
 export function iterItems(v: unknown): unknown[] {
   if (v === undefined || v === null) return [];
@@ -22,10 +22,11 @@ export function describe(v: unknown): string {
 function toDict(v: unknown, kwargs?: PyDict): PyDict {
   const d = new PyDict();
   if (v instanceof Map) for (const [k, x] of v) d.set(k, x);
-  else for (const kv of iterItems(v)) {
-    if (!Array.isArray(kv) || kv.length !== 2) throw new Error('dict(): items must be pairs');
-    d.set(kv[0], kv[1]);
-  }
+  else
+    for (const kv of iterItems(v)) {
+      if (!Array.isArray(kv) || kv.length !== 2) throw new Error('dict(): items must be pairs');
+      d.set(kv[0], kv[1]);
+    }
   if (kwargs) for (const [k, x] of kwargs) d.set(k, x);
   return d;
 }
@@ -34,8 +35,12 @@ function toBytes(args: unknown[]): Uint8Array {
   const [v, enc] = args;
   if (v === undefined) return new Uint8Array(0);
   if (typeof v === 'string') {
-    const e = String(enc ?? 'utf-8').toLowerCase().replace(/[-_]/g, '');
-    return e === 'latin1' || e === 'iso88591' ? Uint8Array.from(v, (c) => c.charCodeAt(0) & 0xff) : new TextEncoder().encode(v);
+    const e = String(enc ?? 'utf-8')
+      .toLowerCase()
+      .replace(/[-_]/g, '');
+    return e === 'latin1' || e === 'iso88591'
+      ? Uint8Array.from(v, (c) => c.charCodeAt(0) & 0xff)
+      : new TextEncoder().encode(v);
   }
   if (v instanceof Uint8Array) return v.slice();
   if (typeof v === 'number') return new Uint8Array(v);

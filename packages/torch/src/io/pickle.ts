@@ -2,7 +2,7 @@
 // Nothing is executed: classes are resolved by findClass or the few builtins below, every other
 // class becomes a PyClass whose "instances" are PyObjects holding their args and BUILD state.
 import { builtins, call, describe, iterItems, py2modules } from './pickle-builtins.js';
-import { PyClass, PyDict, PyObject, isSettable } from './pyvalues.js';
+import { isSettable, PyClass, PyDict, PyObject } from './pyvalues.js';
 
 export interface UnpickleOptions {
   /** Used in error messages (a file path, or the entry name inside an archive). */
@@ -17,17 +17,69 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
 }
 
-const MARK = 0x28, STOP = 0x2e, POP = 0x30, POP_MARK = 0x31, DUP = 0x32, FLOAT = 0x46, INT = 0x49;
-const BININT = 0x4a, BININT1 = 0x4b, LONG = 0x4c, BININT2 = 0x4d, NONE = 0x4e, PERSID = 0x50;
-const BINPERSID = 0x51, REDUCE = 0x52, STRING = 0x53, BINSTRING = 0x54, SHORT_BINSTRING = 0x55;
-const UNICODE = 0x56, BINUNICODE = 0x58, APPEND = 0x61, BUILD = 0x62, GLOBAL = 0x63, DICT = 0x64;
-const EMPTY_DICT = 0x7d, APPENDS = 0x65, GET = 0x67, BINGET = 0x68, INST = 0x69, LONG_BINGET = 0x6a;
-const LIST = 0x6c, EMPTY_LIST = 0x5d, OBJ = 0x6f, PUT = 0x70, BINPUT = 0x71, LONG_BINPUT = 0x72;
-const SETITEM = 0x73, TUPLE = 0x74, EMPTY_TUPLE = 0x29, SETITEMS = 0x75, BINFLOAT = 0x47;
-const PROTO = 0x80, NEWOBJ = 0x81, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87;
-const NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b, BINBYTES = 0x42, SHORT_BINBYTES = 0x43;
-const SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d, BINBYTES8 = 0x8e, EMPTY_SET = 0x8f, ADDITEMS = 0x90;
-const FROZENSET = 0x91, NEWOBJ_EX = 0x92, STACK_GLOBAL = 0x93, MEMOIZE = 0x94, FRAME = 0x95, BYTEARRAY8 = 0x96;
+const MARK = 0x28,
+  STOP = 0x2e,
+  POP = 0x30,
+  POP_MARK = 0x31,
+  DUP = 0x32,
+  FLOAT = 0x46,
+  INT = 0x49;
+const BININT = 0x4a,
+  BININT1 = 0x4b,
+  LONG = 0x4c,
+  BININT2 = 0x4d,
+  NONE = 0x4e,
+  PERSID = 0x50;
+const BINPERSID = 0x51,
+  REDUCE = 0x52,
+  STRING = 0x53,
+  BINSTRING = 0x54,
+  SHORT_BINSTRING = 0x55;
+const UNICODE = 0x56,
+  BINUNICODE = 0x58,
+  APPEND = 0x61,
+  BUILD = 0x62,
+  GLOBAL = 0x63,
+  DICT = 0x64;
+const EMPTY_DICT = 0x7d,
+  APPENDS = 0x65,
+  GET = 0x67,
+  BINGET = 0x68,
+  INST = 0x69,
+  LONG_BINGET = 0x6a;
+const LIST = 0x6c,
+  EMPTY_LIST = 0x5d,
+  OBJ = 0x6f,
+  PUT = 0x70,
+  BINPUT = 0x71,
+  LONG_BINPUT = 0x72;
+const SETITEM = 0x73,
+  TUPLE = 0x74,
+  EMPTY_TUPLE = 0x29,
+  SETITEMS = 0x75,
+  BINFLOAT = 0x47;
+const PROTO = 0x80,
+  NEWOBJ = 0x81,
+  TUPLE1 = 0x85,
+  TUPLE2 = 0x86,
+  TUPLE3 = 0x87;
+const NEWTRUE = 0x88,
+  NEWFALSE = 0x89,
+  LONG1 = 0x8a,
+  LONG4 = 0x8b,
+  BINBYTES = 0x42,
+  SHORT_BINBYTES = 0x43;
+const SHORT_BINUNICODE = 0x8c,
+  BINUNICODE8 = 0x8d,
+  BINBYTES8 = 0x8e,
+  EMPTY_SET = 0x8f,
+  ADDITEMS = 0x90;
+const FROZENSET = 0x91,
+  NEWOBJ_EX = 0x92,
+  STACK_GLOBAL = 0x93,
+  MEMOIZE = 0x94,
+  FRAME = 0x95,
+  BYTEARRAY8 = 0x96;
 
 const utf8 = new TextDecoder('utf-8');
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -84,7 +136,10 @@ class Unpickler {
   }
 
   private fail(why: string, cause?: unknown): never {
-    throw new PickleError(`${this.name}: corrupt pickle at byte ${this.op}: ${why}`, cause === undefined ? undefined : { cause });
+    throw new PickleError(
+      `${this.name}: corrupt pickle at byte ${this.op}: ${why}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   load(): unknown {
@@ -158,7 +213,8 @@ class Unpickler {
     this.stack.push(v);
   }
   private pop(): unknown {
-    if (this.stack.length === 0 || this.stack.length === this.marks[this.marks.length - 1]) this.fail('stack underflow');
+    if (this.stack.length === 0 || this.stack.length === this.marks[this.marks.length - 1])
+      this.fail('stack underflow');
     return this.stack.pop();
   }
   private top(): unknown {
@@ -555,9 +611,22 @@ class Unpickler {
 /** Protocol 0 STRING: a quoted Python 2 str literal, returned one char per byte. */
 function unescapePyString(lit: string): string {
   const q = lit[0];
-  if ((q !== "'" && q !== '"') || lit[lit.length - 1] !== q || lit.length < 2) throw new Error('STRING argument is not quoted');
+  if ((q !== "'" && q !== '"') || lit[lit.length - 1] !== q || lit.length < 2)
+    throw new Error('STRING argument is not quoted');
   const s = lit.slice(1, -1);
-  const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '\n': '' };
+  const simple: Record<string, string> = {
+    n: '\n',
+    r: '\r',
+    t: '\t',
+    a: '\x07',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '\n': '',
+  };
   let out = '';
   for (let i = 0; i < s.length; i++) {
     if (s[i] !== '\\') {

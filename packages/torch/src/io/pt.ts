@@ -5,9 +5,9 @@
 // caller: free them with collectTensors(value), or load inside tidy() and return Maps/arrays of the
 // tensors to keep (tidy does not look inside PyObjects, so returning a PyObject frees its tensors).
 import { readFileSync } from 'node:fs';
-import { unzipSync, type Unzipped } from 'fflate';
+import { type Unzipped, unzipSync } from 'fflate';
 import { asStrided } from '../creation.js';
-import { elementSize, type DType } from '../dtype.js';
+import { type DType, elementSize } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import { tensorFromBytes } from './bytes.js';
 import { findNumpyClass } from './numpy-pickle.js';
@@ -87,15 +87,20 @@ function ints(v: unknown, what: string): number[] {
 function rebuildTensor(created: Tensor[]): PyFunction {
   return ([storage, offset, size, stride, , , dtype]) => {
     if (!(storage instanceof Storage)) throw new Error('tensor rebuild: first argument is not a storage');
-    if (typeof dtype === 'string' && dtype !== storage.dtype) throw new Error(`tensor rebuild: ${dtype} view of a ${storage.dtype} storage is not supported`);
+    if (typeof dtype === 'string' && dtype !== storage.dtype)
+      throw new Error(`tensor rebuild: ${dtype} view of a ${storage.dtype} storage is not supported`);
     const sz = ints(size, 'size');
     const st = ints(stride, 'stride');
     const off = Number(offset);
-    if (sz.length !== st.length || !Number.isSafeInteger(off) || off < 0) throw new Error('tensor rebuild: bad size/stride/offset');
+    if (sz.length !== st.length || !Number.isSafeInteger(off) || off < 0)
+      throw new Error('tensor rebuild: bad size/stride/offset');
     const numel = storage.tensor.numel;
     if (sz.every((d) => d > 0)) {
       const last = sz.reduce((a, d, i) => a + (d - 1) * st[i], off);
-      if (st.some((s) => s < 0) || last >= numel) throw new Error(`tensor rebuild: view [${sz}] stride [${st}] offset ${off} is outside storage '${storage.key}' of ${numel} elements`);
+      if (st.some((s) => s < 0) || last >= numel)
+        throw new Error(
+          `tensor rebuild: view [${sz}] stride [${st}] offset ${off} is outside storage '${storage.key}' of ${numel} elements`,
+        );
     }
     const view = asStrided(storage.tensor, sz, st, off);
     const t = isRowMajor(sz, st) ? view.clone() : view.contiguous();
@@ -110,7 +115,8 @@ function torchClasses(created: Tensor[]): (module: string, name: string) => unkn
   return (module, name) => {
     if (module === 'torch._utils') {
       if (name === '_rebuild_tensor' || name === '_rebuild_tensor_v2' || name === '_rebuild_tensor_v3') return rebuild;
-      if (name === '_rebuild_parameter' || name === '_rebuild_parameter_with_state') return (([data]) => data) as PyFunction;
+      if (name === '_rebuild_parameter' || name === '_rebuild_parameter_with_state')
+        return (([data]) => data) as PyFunction;
     }
     if (module === 'torch._tensor' && name === '_rebuild_from_type_v2')
       return (([fn, , args]) => (fn as PyFunction)(args as unknown[])) as PyFunction;
@@ -135,7 +141,8 @@ export function parsePt(buf: Uint8Array, name = '<buffer>', opts: LoadPtOptions 
   };
   const isZip = buf.length >= 4 && buf[0] === 0x50 && buf[1] === 0x4b && buf[2] === 0x03 && buf[3] === 0x04;
   if (!isZip) {
-    if (buf.length > 0 && buf[0] === 0x80) fail('legacy (non-zip, PyTorch < 1.6) torch.save format not supported; re-save it with a current PyTorch');
+    if (buf.length > 0 && buf[0] === 0x80)
+      fail('legacy (non-zip, PyTorch < 1.6) torch.save format not supported; re-save it with a current PyTorch');
     fail('not a torch.save zip archive (bad magic)');
   }
   let files: Unzipped;
@@ -156,19 +163,23 @@ export function parsePt(buf: Uint8Array, name = '<buffer>', opts: LoadPtOptions 
   const storages = new Map<string, Storage>();
   const created: Tensor[] = [];
   const persistentLoad = (pid: unknown): unknown => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage') throw new Error(`unsupported persistent id ${JSON.stringify(String(pid))}`);
+    if (!Array.isArray(pid) || pid[0] !== 'storage')
+      throw new Error(`unsupported persistent id ${JSON.stringify(String(pid))}`);
     const [, type, keyV, , numelV] = pid as [string, unknown, unknown, unknown, unknown];
     const key = String(keyV);
     const cached = storages.get(key);
     if (cached) return cached;
-    const dtype = type instanceof PyClass ? storageDtypes[type.name] : typeof type === 'string' ? (type as DType) : undefined;
+    const dtype =
+      type instanceof PyClass ? storageDtypes[type.name] : typeof type === 'string' ? (type as DType) : undefined;
     if (!dtype) throw new Error(`storage '${key}' has unsupported type ${String(type)}`);
     const numel = Number(numelV);
     const entry = files[`${prefix}data/${key}`];
     if (!entry) throw new Error(`storage '${key}': archive entry ${prefix}data/${key} is missing`);
     const need = numel * elementSize(dtype);
     if (!Number.isSafeInteger(numel) || numel < 0 || entry.length < need)
-      throw new Error(`storage '${key}': entry has ${entry.length} bytes, ${numel} ${dtype} elements need ${need} (truncated?)`);
+      throw new Error(
+        `storage '${key}': entry has ${entry.length} bytes, ${numel} ${dtype} elements need ${need} (truncated?)`,
+      );
     const s = new Storage(key, dtype, tensorFromBytes(entry.subarray(0, need), dtype, [numel]));
     storages.set(key, s);
     return s;

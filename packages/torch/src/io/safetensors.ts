@@ -28,7 +28,18 @@ const fromCode: Record<string, DType> = {
 const toCode = Object.fromEntries(Object.entries(fromCode).map(([k, v]) => [v, k])) as Record<DType, string>;
 
 // The reference writer lays tensors out by dtype (its enum order, largest first), then by name.
-const layoutRank: Record<DType, number> = { bool: 0, uint8: 1, int8: 2, int16: 3, float16: 4, bfloat16: 5, int32: 6, float32: 7, float64: 8, int64: 9 };
+const layoutRank: Record<DType, number> = {
+  bool: 0,
+  uint8: 1,
+  int8: 2,
+  int16: 3,
+  float16: 4,
+  bfloat16: 5,
+  int32: 6,
+  float32: 7,
+  float64: 8,
+  int64: 9,
+};
 
 const MAX_HEADER = 100_000_000; // as the reference reader
 
@@ -57,7 +68,8 @@ export function parseSafetensors(buf: Uint8Array, name = '<buffer>'): Safetensor
   } catch (e) {
     return fail(`header is not UTF-8 JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return fail('header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    return fail('header is not a JSON object');
 
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
@@ -77,15 +89,18 @@ export function parseSafetensors(buf: Uint8Array, name = '<buffer>'): Safetensor
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.end > dataLen) fail(`truncated: tensor '${e.name}' ends at data byte ${e.end} but the data section has ${dataLen} bytes`);
-    if (e.begin !== at) fail(`tensor '${e.name}' starts at data byte ${e.begin}, expected ${at} (offsets overlap or leave a gap)`);
+    if (e.end > dataLen)
+      fail(`truncated: tensor '${e.name}' ends at data byte ${e.end} but the data section has ${dataLen} bytes`);
+    if (e.begin !== at)
+      fail(`tensor '${e.name}' starts at data byte ${e.begin}, expected ${at} (offsets overlap or leave a gap)`);
     at = e.end;
   }
   if (at !== dataLen) fail(`${dataLen - at} bytes after the last tensor's data`);
 
   const tensors = new Map<string, Tensor>();
   try {
-    for (const e of entries) tensors.set(e.name, tensorFromBytes(buf.subarray(headerEnd + e.begin, headerEnd + e.end), e.dtype, e.shape));
+    for (const e of entries)
+      tensors.set(e.name, tensorFromBytes(buf.subarray(headerEnd + e.begin, headerEnd + e.end), e.dtype, e.shape));
   } catch (err) {
     for (const t of tensors.values()) t.dispose();
     throw err;
@@ -99,11 +114,15 @@ function parseEntry(name: string, v: unknown, fail: (why: string) => never): Ent
   const dt = typeof dtype === 'string' ? fromCode[dtype] : undefined;
   if (!dt) return fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
   const isIndex = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
-  if (!Array.isArray(shape) || !shape.every(isIndex)) return fail(`tensor '${name}' has a bad shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isIndex))
+    return fail(`tensor '${name}' has a bad shape ${JSON.stringify(shape)}`);
   if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isIndex) || offs[0] > offs[1])
     return fail(`tensor '${name}' has bad data_offsets ${JSON.stringify(offs)}`);
   const bytes = shape.reduce((a: number, b: number) => a * b, 1) * elementSize(dt);
-  if (offs[1] - offs[0] !== bytes) fail(`tensor '${name}' (${dtype} ${JSON.stringify(shape)}) needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`);
+  if (offs[1] - offs[0] !== bytes)
+    fail(
+      `tensor '${name}' (${dtype} ${JSON.stringify(shape)}) needs ${bytes} bytes but data_offsets span ${offs[1] - offs[0]}`,
+    );
   return { name, dtype: dt, shape, begin: offs[0], end: offs[1] };
 }
 
@@ -114,7 +133,8 @@ export function readSafetensorsMetadata(path: string): Record<string, string> {
     const len = Buffer.alloc(8);
     if (readSync(fd, len, 0, 8, 0) !== 8) throw new Error(`${path}: not a safetensors file: truncated header`);
     const n = Number(len.readBigUInt64LE(0));
-    if (n > 100 * 2 ** 20 || n > fstatSync(fd).size - 8) throw new Error(`${path}: not a safetensors file: header length ${n}`);
+    if (n > 100 * 2 ** 20 || n > fstatSync(fd).size - 8)
+      throw new Error(`${path}: not a safetensors file: header length ${n}`);
     const head = Buffer.alloc(n);
     readSync(fd, head, 0, n, 8);
     const meta = (JSON.parse(head.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__;
@@ -138,7 +158,10 @@ export function loadSafetensors(path: string): Safetensors {
  * The file as chunks: header length, JSON header (padded with spaces to a multiple of 8 bytes),
  * then the data laid out as the reference writer does (by dtype, largest first, then by name).
  */
-export function encodeSafetensorsChunks(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array[] {
+export function encodeSafetensorsChunks(
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array[] {
   const list = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))];
   for (const [name, t] of list) {
     if (name === '__metadata__') throw new Error(`saveSafetensors: '__metadata__' is not a valid tensor name`);
@@ -147,7 +170,8 @@ export function encodeSafetensorsChunks(tensors: Map<string, Tensor> | Record<st
   list.sort(([an, a], [bn, b]) => layoutRank[b.dtype] - layoutRank[a.dtype] || (an < bn ? -1 : an > bn ? 1 : 0));
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`saveSafetensors: metadata '${k}' is not a string`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new Error(`saveSafetensors: metadata '${k}' is not a string`);
     header.__metadata__ = metadata;
   }
   const data: Uint8Array[] = [];
@@ -171,7 +195,10 @@ export function encodeSafetensorsChunks(tensors: Map<string, Tensor> | Record<st
 }
 
 /** The whole file as one buffer. */
-export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const chunks = encodeSafetensorsChunks(tensors, metadata);
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
   let at = 0;
@@ -183,6 +210,10 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, 
 }
 
 /** Writes a safetensors file atomically. */
-export function saveSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata?: Record<string, string>): void {
+export function saveSafetensors(
+  path: string,
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata?: Record<string, string>,
+): void {
   writeFileAtomic(path, encodeSafetensorsChunks(tensors, metadata));
 }

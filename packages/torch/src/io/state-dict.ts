@@ -17,7 +17,8 @@ export function stateDictFromModule(obj: PyObject, prefix = '', out = new Map<st
   const params = dictAttr(obj, '_parameters');
   const buffers = dictAttr(obj, '_buffers');
   const modules = dictAttr(obj, '_modules');
-  if (!params || !buffers || !modules) throw new Error(`stateDictFromModule: ${obj} is not a torch.nn.Module (no _parameters/_buffers/_modules)`);
+  if (!params || !buffers || !modules)
+    throw new Error(`stateDictFromModule: ${obj} is not a torch.nn.Module (no _parameters/_buffers/_modules)`);
   const nonPersistent = obj.attr('_non_persistent_buffers_set');
   const skip = nonPersistent instanceof Set ? nonPersistent : new Set();
   const add = (name: unknown, v: unknown): void => {
@@ -29,7 +30,8 @@ export function stateDictFromModule(obj: PyObject, prefix = '', out = new Map<st
   for (const [name, v] of buffers) if (!skip.has(name)) add(name, v);
   for (const [name, m] of modules) {
     if (m === null || m === undefined) continue;
-    if (!(m instanceof PyObject)) throw new Error(`stateDictFromModule: child ${prefix}${String(name)} is not a module`);
+    if (!(m instanceof PyObject))
+      throw new Error(`stateDictFromModule: child ${prefix}${String(name)} is not a module`);
     stateDictFromModule(m, `${prefix}${String(name)}.`, out);
   }
   return out;

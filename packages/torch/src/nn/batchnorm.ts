@@ -1,11 +1,11 @@
 // BatchNorm2d with running statistics and num_batches_tracked, as PyTorch's.
 import { noGrad } from '../autograd.js';
 import { ones, scalar, zeros } from '../creation.js';
+import type { ProcessGroup } from '../distributed/group.js';
 import { batchNorm } from '../functional.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { syncBatchNorm } from './sync-batchnorm.js';
-import type { ProcessGroup } from '../distributed/group.js';
 
 export interface BatchNormConfig {
   eps?: number;
@@ -62,7 +62,13 @@ export class BatchNorm2d extends Module {
     }
     const useBatchStats = this.training || !this.trackRunningStats;
     if (useBatchStats && this.syncGroup && this.syncGroup.size > 1) {
-      return syncBatchNorm(x, this.weight, this.bias, { group: this.syncGroup, runningMean: this.runningMean, runningVar: this.runningVar, momentum, eps: this.eps });
+      return syncBatchNorm(x, this.weight, this.bias, {
+        group: this.syncGroup,
+        runningMean: this.runningMean,
+        runningVar: this.runningVar,
+        momentum,
+        eps: this.eps,
+      });
     }
     return batchNorm(x, this.runningMean, this.runningVar, {
       weight: this.weight,

@@ -32,7 +32,8 @@ export class Conv2d extends Module {
     this.padding = cfg.padding ?? 0;
     this.dilation = cfg.dilation ?? 1;
     this.groups = cfg.groups ?? 1;
-    if (inChannels % this.groups || outChannels % this.groups) throw new Error(`Conv2d: channels ${inChannels}->${outChannels} not divisible by groups ${this.groups}`);
+    if (inChannels % this.groups || outChannels % this.groups)
+      throw new Error(`Conv2d: channels ${inChannels}->${outChannels} not divisible by groups ${this.groups}`);
     const w = empty([outChannels, inChannels / this.groups, ...this.kernelSize]);
     kaimingUniform_(w, Math.sqrt(5));
     this.registerParameter('weight', w);
@@ -50,6 +51,11 @@ export class Conv2d extends Module {
     return this.hasParam('bias') ? this.param('bias') : null;
   }
   forward(x: Tensor): Tensor {
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    return conv2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
   }
 }

@@ -1,6 +1,6 @@
-export { Module, type StateDict, type LoadResult } from './module.js';
-export { Conv2d, type Conv2dConfig } from './conv.js';
-export { BatchNorm2d, convertSyncBatchNorm, type BatchNormConfig } from './batchnorm.js';
-export { SiLU, ReLU, LeakyReLU, Sigmoid, Hardswish, Identity, MaxPool2d, Upsample } from './layers.js';
+export { BatchNorm2d, type BatchNormConfig, convertSyncBatchNorm } from './batchnorm.js';
 export { ModuleList, Sequential } from './containers.js';
+export { Conv2d, type Conv2dConfig } from './conv.js';
 export * as init from './init.js';
+export { Hardswish, Identity, LeakyReLU, MaxPool2d, ReLU, Sigmoid, SiLU, Upsample } from './layers.js';
+export { type LoadResult, Module, type StateDict } from './module.js';

@@ -49,7 +49,14 @@ export class MaxPool2d extends Module {
   }
 }
 export class Upsample extends Module {
-  constructor(readonly cfg: { size?: [number, number]; scaleFactor?: number; mode?: 'nearest' | 'bilinear'; alignCorners?: boolean }) {
+  constructor(
+    readonly cfg: {
+      size?: [number, number];
+      scaleFactor?: number;
+      mode?: 'nearest' | 'bilinear';
+      alignCorners?: boolean;
+    },
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -127,7 +127,9 @@ export abstract class Module {
       const src = sd.get(k);
       if (!src) continue;
       if (src.shape.length !== t.shape.length || src.shape.some((d, i) => d !== t.shape[i])) {
-        throw new Error(`loadStateDict: '${k}' has shape [${src.shape.join(', ')}], the module expects [${t.shape.join(', ')}]`);
+        throw new Error(
+          `loadStateDict: '${k}' has shape [${src.shape.join(', ')}], the module expects [${t.shape.join(', ')}]`,
+        );
       }
     }
     noGrad(() => {

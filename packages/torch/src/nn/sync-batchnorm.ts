@@ -2,10 +2,11 @@
 // the global batch across a process group. Forward all-reduces each rank's per-channel sum,
 // sum of squares and count; backward all-reduces sum(dy) and sum(dy·(x−mean)), so the input
 // gradient is that of the global batch. Weight and bias gradients stay local (DDP averages them).
-import { applyFunction, type CustomFunction, type FunctionContext } from '../function.js';
+
 import { cat, scalar } from '../creation.js';
-import type { Tensor } from '../tensor.js';
 import type { ProcessGroup } from '../distributed/group.js';
+import { applyFunction, type CustomFunction, type FunctionContext } from '../function.js';
+import type { Tensor } from '../tensor.js';
 
 export interface SyncBnArgs {
   group: ProcessGroup;
@@ -34,7 +35,12 @@ function makeFunction(a: SyncBnArgs, affine: boolean): CustomFunction {
       const meanF = mean.float();
       if (a.runningMean && a.runningVar) {
         a.runningMean.mul_(1 - a.momentum).add_(meanF.mul(a.momentum));
-        a.runningVar.mul_(1 - a.momentum).add_(varB.mul(total / Math.max(total - 1, 1)).float().mul(a.momentum));
+        a.runningVar.mul_(1 - a.momentum).add_(
+          varB
+            .mul(total / Math.max(total - 1, 1))
+            .float()
+            .mul(a.momentum),
+        );
       }
       const shape = [1, c, 1, 1];
       let y = x.sub(meanF.view(...shape)).mul(invstd.view(...shape));
@@ -61,7 +67,14 @@ function makeFunction(a: SyncBnArgs, affine: boolean): CustomFunction {
       const scale = affine ? invstd.mul(w) : invstd;
       const gx = dy
         .sub(meanDy.view(...shape))
-        .sub(xmu.mul(invstd.square().mul(meanDyXmu).view(...shape)))
+        .sub(
+          xmu.mul(
+            invstd
+              .square()
+              .mul(meanDyXmu)
+              .view(...shape),
+          ),
+        )
         .mul(scale.view(...shape));
       return affine ? [gx, gw, gb] : [gx];
     },

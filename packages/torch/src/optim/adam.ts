@@ -1,6 +1,7 @@
 // Adam with L2 weight decay and optional AMSGrad (torch.optim.Adam); AdamW reuses it decoupled.
-import type { Tensor } from '../tensor.js';
+
 import { zerosLike } from '../creation.js';
+import type { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamGroup extends ParamGroup {
@@ -19,7 +20,15 @@ export class Adam extends Optimizer<AdamGroup> {
   }
 
   constructor(params: Tensor[] | ParamGroupInput<AdamGroup>[], opts: AdamOptions = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weight_decay: 0,
+      amsgrad: false,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: AdamGroup): void {

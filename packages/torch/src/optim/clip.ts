@@ -1,15 +1,21 @@
 // Gradient clipping by total norm (torch.nn.utils.clip_grad_norm_).
-import { Tensor } from '../tensor.js';
+
+import { noGrad } from '../autograd.js';
 import { stack } from '../creation.js';
 import { tidy } from '../scope.js';
-import { noGrad } from '../autograd.js';
+import { Tensor } from '../tensor.js';
 
 /**
  * Scales the gradients of `params` in place so their total `normType`-norm (the norm of the
  * per-gradient norms) is at most maxNorm: by maxNorm / (total + 1e-6) when that is below 1.
  * Returns the total norm before clipping (0 when no parameter has a gradient).
  */
-export function clipGradNorm_(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, errorIfNonfinite = false): number {
+export function clipGradNorm_(
+  params: Tensor | Iterable<Tensor>,
+  maxNorm: number,
+  normType = 2,
+  errorIfNonfinite = false,
+): number {
   const list = params instanceof Tensor ? [params] : [...params];
   return noGrad(() =>
     tidy(() => {

@@ -23,7 +23,8 @@ export abstract class LRScheduler {
     const groups = optimizer.paramGroups;
     groups.forEach((g, i) => {
       if (lastEpoch === -1) g.initial_lr ??= g.lr;
-      else if (g.initial_lr === undefined) throw new Error(`param 'initial_lr' is not specified in paramGroups[${i}] when resuming a scheduler`);
+      else if (g.initial_lr === undefined)
+        throw new Error(`param 'initial_lr' is not specified in paramGroups[${i}] when resuming a scheduler`);
     });
     this.baseLrs = groups.map((g) => g.initial_lr as number);
     this.lastEpoch = lastEpoch;
@@ -49,12 +50,19 @@ export abstract class LRScheduler {
   }
 
   stateDict(): LRSchedulerState {
-    return { last_epoch: this.lastEpoch, base_lrs: [...this.baseLrs], _last_lr: [...this.lastLr], _step_count: this.stepCount };
+    return {
+      last_epoch: this.lastEpoch,
+      base_lrs: [...this.baseLrs],
+      _last_lr: [...this.lastLr],
+      _step_count: this.stepCount,
+    };
   }
 
   loadStateDict(sd: LRSchedulerState): void {
     if (sd.base_lrs.length !== this.baseLrs.length) {
-      throw new Error(`scheduler state has ${sd.base_lrs.length} base lrs, the optimizer has ${this.baseLrs.length} groups`);
+      throw new Error(
+        `scheduler state has ${sd.base_lrs.length} base lrs, the optimizer has ${this.baseLrs.length} groups`,
+      );
     }
     this.lastEpoch = sd.last_epoch;
     this.baseLrs = [...sd.base_lrs];
@@ -67,10 +75,15 @@ export abstract class LRScheduler {
 export class LambdaLR extends LRScheduler {
   private readonly lambdas: ((epoch: number) => number)[];
 
-  constructor(optimizer: Optimizer<ParamGroup>, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], lastEpoch = -1) {
+  constructor(
+    optimizer: Optimizer<ParamGroup>,
+    lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+    lastEpoch = -1,
+  ) {
     super(optimizer, lastEpoch);
     const n = optimizer.paramGroups.length;
-    if (Array.isArray(lrLambda) && lrLambda.length !== n) throw new Error(`expected ${n} lr lambdas, got ${lrLambda.length}`);
+    if (Array.isArray(lrLambda) && lrLambda.length !== n)
+      throw new Error(`expected ${n} lr lambdas, got ${lrLambda.length}`);
     this.lambdas = Array.isArray(lrLambda) ? [...lrLambda] : Array.from({ length: n }, () => lrLambda);
     this.step();
   }

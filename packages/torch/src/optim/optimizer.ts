@@ -1,10 +1,11 @@
 // The optimizer base: parameter groups with mutable hyperparameters, per-parameter state
 // tensors that the optimizer owns (kept, freed on replace/load/dispose), and state dicts
 // in PyTorch's layout (parameters numbered across groups in order).
-import { Tensor } from '../tensor.js';
-import { keep, tidy } from '../scope.js';
+
 import { enableGrad, noGrad } from '../autograd.js';
 import { isFloating } from '../dtype.js';
+import { keep, tidy } from '../scope.js';
+import { Tensor } from '../tensor.js';
 
 /** One parameter's optimizer state: buffers (owned by the optimizer) and counters. */
 export type ParamState = Record<string, Tensor | number>;
@@ -64,7 +65,8 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     for (const p of params) {
       if (!(p instanceof Tensor)) throw new TypeError('optimizer can only optimize Tensors');
       if (!p.isLeaf) throw new Error("can't optimize a non-leaf Tensor");
-      if (seen.has(p)) throw new Error('some parameters appear more than once in the optimizer (within or across parameter groups)');
+      if (seen.has(p))
+        throw new Error('some parameters appear more than once in the optimizer (within or across parameter groups)');
       seen.add(p);
     }
     const out: Record<string, unknown> = {};
@@ -157,23 +159,31 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   loadStateDict(sd: OptimizerStateDict<G>): void {
     const groups = sd.paramGroups;
     if (groups.length !== this.paramGroups.length) {
-      throw new Error(`loaded state dict has ${groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
+      throw new Error(
+        `loaded state dict has ${groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
+      );
     }
     const byIndex = new Map<number, Tensor>();
     groups.forEach((g, i) => {
       const mine = this.paramGroups[i].params;
       if (g.params.length !== mine.length) {
-        throw new Error(`parameter group ${i}: loaded state dict has ${g.params.length} parameters, the optimizer has ${mine.length}`);
+        throw new Error(
+          `parameter group ${i}: loaded state dict has ${g.params.length} parameters, the optimizer has ${mine.length}`,
+        );
       }
       g.params.forEach((id, j) => byIndex.set(id, mine[j]));
     });
-    const entries = sd.state instanceof Map ? [...sd.state] : Object.entries(sd.state).map(([k, v]) => [Number(k), v] as const);
+    const entries =
+      sd.state instanceof Map ? [...sd.state] : Object.entries(sd.state).map(([k, v]) => [Number(k), v] as const);
     for (const [id, s] of entries) {
       const p = byIndex.get(id);
-      if (p === undefined) throw new Error(`loaded state dict has state for parameter ${id}, which no parameter group lists`);
+      if (p === undefined)
+        throw new Error(`loaded state dict has state for parameter ${id}, which no parameter group lists`);
       for (const [k, v] of Object.entries(s)) {
         if (v instanceof Tensor && v.ndim > 0 && v.shape.join(',') !== p.shape.join(',')) {
-          throw new Error(`state '${k}' of parameter ${id} has shape [${v.shape.join(', ')}], the parameter has [${p.shape.join(', ')}]`);
+          throw new Error(
+            `state '${k}' of parameter ${id} has shape [${v.shape.join(', ')}], the parameter has [${p.shape.join(', ')}]`,
+          );
         }
       }
     }

@@ -1,6 +1,7 @@
 // RMSprop with weight decay, momentum and the centered variant (torch.optim.RMSprop).
-import type { Tensor } from '../tensor.js';
+
 import { zerosLike } from '../creation.js';
+import type { Tensor } from '../tensor.js';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface RMSpropGroup extends ParamGroup {
@@ -15,7 +16,16 @@ export type RMSpropOptions = Partial<Omit<RMSpropGroup, 'params'>>;
 
 export class RMSprop extends Optimizer<RMSpropGroup> {
   constructor(params: Tensor[] | ParamGroupInput<RMSpropGroup>[], opts: RMSpropOptions = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weight_decay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: RMSpropGroup): void {

@@ -20,7 +20,8 @@ export class SGD extends Optimizer<SGDGroup> {
     super.validateGroup(g);
     if (!(g.momentum >= 0)) throw new RangeError(`Invalid momentum value: ${g.momentum}`);
     if (!(g.weight_decay >= 0)) throw new RangeError(`Invalid weight_decay value: ${g.weight_decay}`);
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new RangeError('Nesterov momentum requires a momentum and zero dampening');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
+      throw new RangeError('Nesterov momentum requires a momentum and zero dampening');
   }
 
   protected update(p: Tensor, grad: Tensor, s: ParamState, g: SGDGroup): void {

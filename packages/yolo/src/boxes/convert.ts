@@ -1,7 +1,7 @@
 // Box formats and geometry, following yolov5 v7.0's utils/general.py and utils/metrics.py semantics.
 // Boxes are tensors whose last dim holds at least 4 coordinates; columns after the 4th pass through
 // unchanged. Every function returns a new tensor and leaves its input untouched (except the `_` variants).
-import { tidy, tensor, type Tensor } from '@tsyolo/torch';
+import { type Tensor, tensor, tidy } from '@tsyolo/torch';
 
 /** An image shape as [height, width]. */
 export type HW = readonly [number, number] | readonly number[];

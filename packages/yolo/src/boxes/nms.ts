@@ -2,11 +2,11 @@
 // non_max_suppression on top of it. libtorch has no torchvision, so the greedy pass runs here in
 // JavaScript (src/portable/greedy-nms.ts, shared with the portable path) over typed arrays pulled out
 // of the tensors once (no per-box tensor ops).
-import { callTensor, fromTypedArray, tensor, tidy, zeros, cat, type Tensor } from '@tsyolo/torch';
-import { xywh2xyxy } from './convert.js';
-import type { NmsOptions as PortableNmsOptions } from '../portable/types.js';
+import { callTensor, cat, fromTypedArray, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
 import { greedyNmsSorted } from '../portable/greedy-nms.js';
 import { MAX_NMS, MAX_WH } from '../portable/nms.js';
+import type { NmsOptions as PortableNmsOptions } from '../portable/types.js';
+import { xywh2xyxy } from './convert.js';
 
 /** Class offset added to boxes for class-aware NMS (pixels; larger than any image side). */
 export const maxWh = MAX_WH;
@@ -21,7 +21,8 @@ export const maxNms = MAX_NMS;
  * inter / (area_i + area_j - inter), areas (x2-x1)*(y2-y1), no eps.
  */
 export function nms(boxes: Tensor, scores: Tensor, iouThres: number): Tensor {
-  if (boxes.ndim !== 2 || boxes.shape[1] !== 4) throw new Error(`nms: boxes must be (n,4), got [${boxes.shape.join(', ')}]`);
+  if (boxes.ndim !== 2 || boxes.shape[1] !== 4)
+    throw new Error(`nms: boxes must be (n,4), got [${boxes.shape.join(', ')}]`);
   if (scores.ndim !== 1 || scores.shape[0] !== boxes.shape[0]) {
     throw new Error(`nms: scores must be (${boxes.shape[0]}), got [${scores.shape.join(', ')}]`);
   }
@@ -30,11 +31,18 @@ export function nms(boxes: Tensor, scores: Tensor, iouThres: number): Tensor {
   if (n === 0) return zeros([0], { dtype: 'int64', device });
   const double = boxes.dtype === 'float64';
   const { coords, order, xOrder } = tidy(() => {
-    const b = (device === 'cpu' ? boxes : boxes.cpu()).to(double ? 'float64' : 'float32').t().contiguous(); // (4,n)
+    const b = (device === 'cpu' ? boxes : boxes.cpu())
+      .to(double ? 'float64' : 'float32')
+      .t()
+      .contiguous(); // (4,n)
     const s = device === 'cpu' ? scores : scores.cpu();
     const o = s.sort(0, true).indices.to('int32');
     const xo = b.select(0, 0).argsort().to('int32'); // by x1, for the overlap search
-    return { coords: b.toTypedArray() as Float32Array | Float64Array, order: o.toTypedArray() as Int32Array, xOrder: xo.toTypedArray() as Int32Array };
+    return {
+      coords: b.toTypedArray() as Float32Array | Float64Array,
+      order: o.toTypedArray() as Int32Array,
+      xOrder: xo.toTypedArray() as Int32Array,
+    };
   });
   const keep = greedyNmsSorted(coords, order, xOrder, n, iouThres, !double);
   return tidy(() => {
@@ -62,10 +70,13 @@ export function nonMaxSuppression(prediction: Tensor | readonly Tensor[], opts: 
   const maxDet = opts.maxDet ?? 300;
   const nm = opts.nm ?? 0;
   const classes = opts.classes ?? null;
-  if (!(confThres >= 0 && confThres <= 1)) throw new RangeError(`Invalid Confidence threshold ${confThres}, valid values are between 0.0 and 1.0`);
-  if (!(iouThres >= 0 && iouThres <= 1)) throw new RangeError(`Invalid IoU ${iouThres}, valid values are between 0.0 and 1.0`);
+  if (!(confThres >= 0 && confThres <= 1))
+    throw new RangeError(`Invalid Confidence threshold ${confThres}, valid values are between 0.0 and 1.0`);
+  if (!(iouThres >= 0 && iouThres <= 1))
+    throw new RangeError(`Invalid IoU ${iouThres}, valid values are between 0.0 and 1.0`);
   const pred = Array.isArray(prediction) ? (prediction as readonly Tensor[])[0] : (prediction as Tensor);
-  if (pred.ndim !== 3) throw new Error(`nonMaxSuppression: prediction must be (bs, N, 5+nc), got [${pred.shape.join(', ')}]`);
+  if (pred.ndim !== 3)
+    throw new Error(`nonMaxSuppression: prediction must be (bs, N, 5+nc), got [${pred.shape.join(', ')}]`);
   const [bs, , no] = pred.shape;
   const nc = no - nm - 5;
   const mi = 5 + nc;

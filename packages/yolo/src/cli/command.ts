@@ -1,8 +1,9 @@
 // Commands are declared with @commander-js/extra-typings, so that each action's options are typed from
 // the .option() declarations and their parsers (parse.ts). The command tree (main.ts) and the tests
 // take commander's own Command type: at run time both are the same class.
-import { Command } from 'commander';
+
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Command } from 'commander';
 
 /** A typed command as commander's Command (checked at run time, not cast). */
 export function asCommand(cmd: CommandUnknownOpts): Command {

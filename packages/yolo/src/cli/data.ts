@@ -20,9 +20,18 @@ export function dataCommand(): CommanderCommand {
     .option('--json', 'print a JSON summary as the last line')
     .action(async (o) => {
       const t0 = performance.now();
-      const r = await synthesizeDataset({ out: o.out, train: o.train, val: o.val, img: o.img, classes: o.classes, seed: o.seed });
+      const r = await synthesizeDataset({
+        out: o.out,
+        train: o.train,
+        val: o.val,
+        img: o.img,
+        classes: o.classes,
+        seed: o.seed,
+      });
       const seconds = (performance.now() - t0) / 1000;
-      console.log(`wrote ${o.train} train and ${o.val} val images (${o.classes} classes) to ${o.out} in ${seconds.toFixed(1)} s`);
+      console.log(
+        `wrote ${o.train} train and ${o.val} val images (${o.classes} classes) to ${o.out} in ${seconds.toFixed(1)} s`,
+      );
       if (o.json) emitJson({ command: 'data synth', ...r, seconds });
     });
   return asCommand(data);

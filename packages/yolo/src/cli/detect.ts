@@ -4,7 +4,7 @@
 import { Command } from '@commander-js/extra-typings';
 import type { Command as CommanderCommand } from 'commander';
 import type { Detection } from '../detect/detector.js';
-import { runDetect, type DetectedItem } from '../detect/run.js';
+import { type DetectedItem, runDetect } from '../detect/run.js';
 import { requireCpu } from '../distributed/devices.js';
 import { asCommand } from './command.js';
 import { emitJson } from './output.js';
@@ -28,12 +28,20 @@ function declareDetect() {
     .option('--iou-thres <t>', 'NMS IoU threshold', unitFloat, 0.45)
     .option('--max-det <n>', 'maximum detections per image', positiveInt, 1000)
     .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
-    .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
+    .option(
+      '--cfg <yaml>',
+      'model config, for weights files that do not carry one (plain state dicts, bare safetensors)',
+    )
     .option('--save-txt', 'save results to labels/*.txt')
     .option('--save-conf', 'save confidences in --save-txt labels')
     .option('--save-crop', 'save cropped prediction boxes to crops/<class>/')
     .option('--nosave', 'do not save annotated images and videos')
-    .option('--classes <ids...>', 'filter by class: --classes 0, or --classes 0 2 3', intList(nonNegativeInt), intsDefault([]))
+    .option(
+      '--classes <ids...>',
+      'filter by class: --classes 0, or --classes 0 2 3',
+      intList(nonNegativeInt),
+      intsDefault([]),
+    )
     .option('--agnostic-nms', 'class-agnostic NMS')
     .option('--augment', 'augmented inference (TTA)')
     .option('--project <dir>', 'save results to project/name', 'runs/detect')
@@ -56,7 +64,8 @@ export function detectCommand(): CommanderCommand {
 async function detectAction(o: DetectFlags): Promise<void> {
   const t0 = performance.now();
   const weights = o.weights ?? [];
-  if (!weights.length) throw new Error('--weights is required (a trained model, e.g. runs/train/exp/weights/best.safetensors)');
+  if (!weights.length)
+    throw new Error('--weights is required (a trained model, e.g. runs/train/exp/weights/best.safetensors)');
   requireCpu(o.device, 'detect');
   if (o.half) console.error('--half is ignored on the CPU (FP16 inference needs a CUDA device)');
   const r = await runDetect({
@@ -85,10 +94,22 @@ async function detectAction(o: DetectFlags): Promise<void> {
     onResult: (item) => printItem(item, !!o.json),
   });
   const s = r.speedMs;
-  console.log(`Speed: ${s.pre.toFixed(1)}ms pre-process, ${s.inference.toFixed(1)}ms inference, ${s.nms.toFixed(1)}ms NMS per image`);
+  console.log(
+    `Speed: ${s.pre.toFixed(1)}ms pre-process, ${s.inference.toFixed(1)}ms inference, ${s.nms.toFixed(1)}ms NMS per image`,
+  );
   if (!o.nosave || o.saveTxt || o.saveCrop) console.log(`Results saved to ${r.saveDir}`);
   if (o.json) {
-    emitJson({ command: 'detect', saveDir: r.saveDir, images: r.images, skipped: r.skipped, videos: r.videos, frames: r.frames, detections: r.detections, speedMs: s, seconds: (performance.now() - t0) / 1000 });
+    emitJson({
+      command: 'detect',
+      saveDir: r.saveDir,
+      images: r.images,
+      skipped: r.skipped,
+      videos: r.videos,
+      frames: r.frames,
+      detections: r.detections,
+      speedMs: s,
+      seconds: (performance.now() - t0) / 1000,
+    });
   }
 }
 
@@ -97,6 +118,16 @@ function printItem(item: DetectedItem, json: boolean): void {
   const r = item.result;
   const at = `${item.index}/${item.count}`;
   const what = item.frame === undefined ? `image ${at}` : `video ${at} (${item.frame}/${item.frames})`;
-  console.log(`${what} ${item.file}: ${r.height}x${r.width} ${countSummary(r.detections)}, ${r.speed.inference.toFixed(1)}ms`);
-  if (json) emitJson({ image: item.file, ...(item.frame === undefined ? {} : { frame: item.frame }), width: r.width, height: r.height, detections: r.detections, speed: r.speed });
+  console.log(
+    `${what} ${item.file}: ${r.height}x${r.width} ${countSummary(r.detections)}, ${r.speed.inference.toFixed(1)}ms`,
+  );
+  if (json)
+    emitJson({
+      image: item.file,
+      ...(item.frame === undefined ? {} : { frame: item.frame }),
+      width: r.width,
+      height: r.height,
+      detections: r.detections,
+      speed: r.speed,
+    });
 }

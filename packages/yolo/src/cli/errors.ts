@@ -12,7 +12,8 @@ const ADVICE: Record<string, string> = {
   ENOSPC: 'the disk is full: free some space, or write the results to another disk (--project, --out)',
   EDQUOT: 'the disk quota is exhausted: free some space, or write the results elsewhere (--project, --out)',
   EACCES: 'permission denied: check the permissions of the file and its folder, or use another path (--project, --out)',
-  EPERM: 'operation not permitted: check the permissions of the file and its folder, or use another path (--project, --out)',
+  EPERM:
+    'operation not permitted: check the permissions of the file and its folder, or use another path (--project, --out)',
   EROFS: 'the file system is read-only: write the results elsewhere (--project, --out)',
   EISDIR: 'a folder was given where a file is expected',
   ENOTDIR: 'a part of the path is a file, not a folder',

@@ -3,9 +3,9 @@
 // runExport (export/run.ts).
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import type { Command as CommanderCommand } from 'commander';
-import { MAX_OPSET, MIN_OPSET } from '../export/check.js';
-import { EXPORT_FORMATS, isExportFormat, runExport, type ExportFormat } from '../export/run.js';
 import { requireCpu } from '../distributed/devices.js';
+import { MAX_OPSET, MIN_OPSET } from '../export/check.js';
+import { EXPORT_FORMATS, type ExportFormat, isExportFormat, runExport } from '../export/run.js';
 import { asCommand } from './command.js';
 import { emitJson } from './output.js';
 import { imgSize, intIn, intList, intsDefault, positiveInt } from './parse.js';
@@ -13,7 +13,8 @@ import { imgSize, intIn, intList, intsDefault, positiveInt } from './parse.js';
 /** --include: formats accumulate (without repeats) and replace the default. */
 function formats(v: string, prev: ExportFormat[] | undefined): ExportFormat[] {
   const f = v.toLowerCase().replace(/^\./, '');
-  if (!isExportFormat(f)) throw new InvalidArgumentError(`'${v}' is not an export format (${EXPORT_FORMATS.join(', ')})`);
+  if (!isExportFormat(f))
+    throw new InvalidArgumentError(`'${v}' is not an export format (${EXPORT_FORMATS.join(', ')})`);
   return prev && !defaultFormats.has(prev) ? [...new Set([...prev, f])] : [f];
 }
 const defaultFormats = new WeakSet<ExportFormat[]>();
@@ -22,14 +23,19 @@ defaultFormats.add(onnxOnly);
 
 /** --dynamic: true for batch, height and width, or 'batch' for the batch only. */
 function dynamicAxes(dyn: string | true | undefined): boolean | 'batch' {
-  if (typeof dyn === 'string' && dyn !== 'batch') throw new Error(`--dynamic ${dyn}: the only partial choice is 'batch' (plain --dynamic makes batch, height and width dynamic)`);
+  if (typeof dyn === 'string' && dyn !== 'batch')
+    throw new Error(
+      `--dynamic ${dyn}: the only partial choice is 'batch' (plain --dynamic makes batch, height and width dynamic)`,
+    );
   return dyn === 'batch' ? 'batch' : !!dyn;
 }
 
 /** export's flags; the action receives them typed (ExportFlags). */
 function declareExport() {
   return new Command('export')
-    .description('export a model to ONNX, TensorRTx .wts and/or a browser page running the ONNX model (yolov5 export.py)')
+    .description(
+      'export a model to ONNX, TensorRTx .wts and/or a browser page running the ONNX model (yolov5 export.py)',
+    )
     .requiredOption('--weights <file>', 'model weights (.pt, .safetensors, tsyolo checkpoint)')
     .option('--include <formats...>', `formats: ${EXPORT_FORMATS.join(', ')}`, formats, onnxOnly)
     .option('--imgsz, --img <px...>', 'image size: one side (square) or h w', intList(imgSize), intsDefault([640]))

@@ -1,10 +1,11 @@
 // tsyolo info --cfg yolov5s.yaml [--nc N] [--imgsz 640] | --weights W
-import { buildModel } from '../models/factory.js';
-import { formatSummary } from '../models/info.js';
-import { inspectWeights } from '../models/inspect.js';
+
 import { basename } from 'node:path';
 import { Command } from '@commander-js/extra-typings';
 import type { Command as CommanderCommand } from 'commander';
+import { buildModel } from '../models/factory.js';
+import { formatSummary } from '../models/info.js';
+import { inspectWeights } from '../models/inspect.js';
 import { asCommand } from './command.js';
 import { emitJson } from './output.js';
 import { imgSize, positiveInt } from './parse.js';
@@ -45,7 +46,8 @@ export function runInfo(o: InfoOptions): void {
       `  optimizer state: ${w.hasOptimizer ? 'yes' : 'no'}, EMA: ${w.hasEma ? 'yes' : 'no'}${w.date ? `, date ${w.date}` : ''}`,
       `  ${w.nc ?? '?'} classes: ${w.names.slice(0, 10).join(', ')}${w.names.length > 10 ? `, … (${w.names.length - 10} more)` : ''}`,
     ];
-    if (w.hasOptimizer || w.hasEma) lines.push(`  (training checkpoint: strip it for deployment; optimizer and EMA are not needed to run it)`);
+    if (w.hasOptimizer || w.hasEma)
+      lines.push(`  (training checkpoint: strip it for deployment; optimizer and EMA are not needed to run it)`);
     console.log(lines.join('\n'));
     if (o.json) emitJson({ command: 'info', ...w, seconds: (performance.now() - t0) / 1000 });
     return;
@@ -54,6 +56,18 @@ export function runInfo(o: InfoOptions): void {
   const model = buildModel(cfg, { nc: o.nc });
   const s = model.info(o.imgsz);
   console.log(formatSummary(s, basename(cfg).replace(/\.ya?ml$/, '')));
-  if (o.json) emitJson({ command: 'info', cfg, nc: model.nc, imgsz: o.imgsz, layers: s.layers, parameters: s.parameters, gradients: s.gradients, gflops: +s.gflops.toFixed(3), stride: model.stride, seconds: (performance.now() - t0) / 1000 });
+  if (o.json)
+    emitJson({
+      command: 'info',
+      cfg,
+      nc: model.nc,
+      imgsz: o.imgsz,
+      layers: s.layers,
+      parameters: s.parameters,
+      gradients: s.gradients,
+      gflops: +s.gflops.toFixed(3),
+      stride: model.stride,
+      seconds: (performance.now() - t0) / 1000,
+    });
   model.dispose();
 }

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // tsyolo: the command line, with yolov5's flags (train.py → tsyolo train, …).
 import { Command } from 'commander';
-import { infoCommand } from './info.js';
-import { describeError } from './errors.js';
-import { trainCommand } from './train.js';
 import { dataCommand } from './data.js';
 import { detectCommand } from './detect.js';
-import { valCommand } from './val.js';
-import { pruneCommand } from './prune.js';
+import { describeError } from './errors.js';
 import { exportCommand } from './export.js';
+import { infoCommand } from './info.js';
+import { pruneCommand } from './prune.js';
 import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
+import { valCommand } from './val.js';
 
 const program = new Command('tsyolo').description('YOLOv5 in TypeScript on libtorch').showHelpAfterError();
 

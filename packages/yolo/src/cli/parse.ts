@@ -21,7 +21,8 @@ export function float(v: string): number {
 }
 
 function describeIntRange(min: number, max: number): string {
-  if (max === Infinity) return min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+  if (max === Infinity)
+    return min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
   return `an integer from ${min} to ${max}`;
 }
 
@@ -29,7 +30,8 @@ function describeIntRange(min: number, max: number): string {
 export function intIn(min: number, max = Infinity, hint = ''): Parser {
   return (v) => {
     const n = int(v);
-    if (n < min || n > max) throw new InvalidArgumentError(`must be ${describeIntRange(min, max)} (got ${v})${hint ? `; ${hint}` : ''}`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`must be ${describeIntRange(min, max)} (got ${v})${hint ? `; ${hint}` : ''}`);
     return n;
   };
 }
@@ -47,7 +49,11 @@ export const positiveInt = intIn(1);
 /** 0, 1, 2, ... */
 export const nonNegativeInt = intIn(0);
 /** An image size in pixels (rounded up to a multiple of the model's stride where it is used). */
-export const imgSize = intIn(1, MAX_IMGSZ, 'sizes are rounded up to a multiple of the model stride (32: 320, 640, 1280, ...)');
+export const imgSize = intIn(
+  1,
+  MAX_IMGSZ,
+  'sizes are rounded up to a multiple of the model stride (32: 320, 640, 1280, ...)',
+);
 /** A probability-like threshold: confidence and IoU thresholds. */
 export const unitFloat = floatIn(0, 1);
 /** A seed. */

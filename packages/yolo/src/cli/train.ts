@@ -1,13 +1,24 @@
 // tsyolo train: yolov5 train.py's flags.
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Command as CommanderCommand } from 'commander';
-import { DEFAULT_HYP, latestRun, train, trainDefaults, type TrainOptions } from '../engine/trainer.js';
-import { launch } from '../distributed/launch.js';
 import { distEnv } from '../distributed/ddp.js';
+import { launch } from '../distributed/launch.js';
+import { DEFAULT_HYP, latestRun, type TrainOptions, train, trainDefaults } from '../engine/trainer.js';
 import { evolve } from '../evolve/evolve.js';
 import { asCommand } from './command.js';
 import { emitJson } from './output.js';
-import { batchSizeOrAuto, floatIn, imgSize, intIn, intList, intsDefault, nonNegativeInt, port, positiveInt, seed } from './parse.js';
+import {
+  batchSizeOrAuto,
+  floatIn,
+  imgSize,
+  intIn,
+  intList,
+  intsDefault,
+  nonNegativeInt,
+  port,
+  positiveInt,
+  seed,
+} from './parse.js';
 
 /** train's flags; the action receives them typed (TrainFlags). */
 function declareTrain() {
@@ -40,18 +51,41 @@ function declareTrain() {
     .option('--exist-ok', 'existing project/name ok, do not increment')
     .option('--cos-lr', 'cosine LR scheduler')
     .option('--label-smoothing <eps>', 'label smoothing epsilon', floatIn(0, 1), d.labelSmoothing)
-    .option('--patience <n>', 'EarlyStopping patience (epochs without improvement; 0: never stop)', nonNegativeInt, d.patience)
-    .option('--freeze <layers...>', 'freeze layers: backbone=10, first3=0 1 2', intList(nonNegativeInt), intsDefault(d.freeze))
-    .option('--unfreeze-at <epoch>', 'train the frozen layers again from this epoch (-1: never)', intIn(-1), d.unfreezeAt)
+    .option(
+      '--patience <n>',
+      'EarlyStopping patience (epochs without improvement; 0: never stop)',
+      nonNegativeInt,
+      d.patience,
+    )
+    .option(
+      '--freeze <layers...>',
+      'freeze layers: backbone=10, first3=0 1 2',
+      intList(nonNegativeInt),
+      intsDefault(d.freeze),
+    )
+    .option(
+      '--unfreeze-at <epoch>',
+      'train the frozen layers again from this epoch (-1: never)',
+      intIn(-1),
+      d.unfreezeAt,
+    )
     .option('--save-period <n>', 'save a checkpoint every n epochs (-1: never)', intIn(-1), d.savePeriod)
     .option('--seed <n>', 'global training seed', seed, d.seed)
     .option('--sync-bn', 'SyncBatchNorm across processes (multi-process runs)')
-    .option('--nproc, --nproc-per-node <n>', 'start n worker processes on this machine (data-parallel training)', positiveInt)
+    .option(
+      '--nproc, --nproc-per-node <n>',
+      'start n worker processes on this machine (data-parallel training)',
+      positiveInt,
+    )
     .option('--nnodes <n>', 'machines taking part (with --node-rank, --master-addr, --master-port)', positiveInt, 1)
-    .option('--node-rank <n>', 'this machine\'s index among --nnodes', nonNegativeInt, 0)
+    .option('--node-rank <n>', "this machine's index among --nnodes", nonNegativeInt, 0)
     .option('--master-addr <host>', 'address of the node running rank 0 (default MASTER_ADDR or 127.0.0.1)')
     .option('--master-port <port>', 'its port (default MASTER_PORT, a free port on one node, 29500 on several)', port)
-    .addOption(new Option('--local_rank, --local-rank <n>', 'set by torch.distributed.launch; tsyolo reads LOCAL_RANK').argParser(intIn(-1)).hideHelp())
+    .addOption(
+      new Option('--local_rank, --local-rank <n>', 'set by torch.distributed.launch; tsyolo reads LOCAL_RANK')
+        .argParser(intIn(-1))
+        .hideHelp(),
+    )
     .option('--evolve [generations]', 'evolve hyperparameters for n generations (default 300)', positiveInt)
     .option('--evolve-population <dir>', 'where evolve.csv lives (default project/name; share it between workers)')
     .option('--quiet', 'no progress bars')
@@ -66,14 +100,22 @@ export function trainCommand(): CommanderCommand {
 }
 
 async function trainAction(o: TrainFlags): Promise<void> {
-  if (!o.data && !o.resume) throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
+  if (!o.data && !o.resume)
+    throw new Error('--data is required (a data.yaml; try `tsyolo data synth --out datasets/synth`)');
   const nproc = o.nprocPerNode ?? 1;
   const batchSize = autoBatch(o.batchSize, nproc > 1 || o.nnodes > 1 || !!distEnv(), !!o.resume);
   if ((nproc > 1 || o.nnodes > 1) && !distEnv()) {
     // the launcher: start the workers with this command line minus the launcher's flags
     const argv = workerArgv(process.argv.slice(1));
     if (o.resume === true) argv.push('--resume', latestRun(o.project));
-    const r = await launch({ nproc, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort, argv });
+    const r = await launch({
+      nproc,
+      nnodes: o.nnodes,
+      nodeRank: o.nodeRank,
+      masterAddr: o.masterAddr,
+      masterPort: o.masterPort,
+      argv,
+    });
     process.exitCode = r.code;
     return;
   }
@@ -142,12 +184,22 @@ export const AUTOBATCH_CPU_DEFAULT = 16;
 
 function autoBatch(batchSize: number, multiProcess: boolean, resume: boolean): number {
   if (batchSize !== -1 || resume) return batchSize;
-  if (multiProcess) throw new Error('--batch-size -1 (AutoBatch) works for single-process training only; give the total batch size (e.g. --batch-size 64)');
+  if (multiProcess)
+    throw new Error(
+      '--batch-size -1 (AutoBatch) works for single-process training only; give the total batch size (e.g. --batch-size 64)',
+    );
   console.log(`AutoBatch: CUDA not detected, using default CPU batch-size ${AUTOBATCH_CPU_DEFAULT}`);
   return AUTOBATCH_CPU_DEFAULT;
 }
 
-const LAUNCHER_FLAGS = new Set(['--nproc', '--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port']);
+const LAUNCHER_FLAGS = new Set([
+  '--nproc',
+  '--nproc-per-node',
+  '--nnodes',
+  '--node-rank',
+  '--master-addr',
+  '--master-port',
+]);
 
 /** The worker's command line: the launcher's flags (and a bare --resume, resolved by the caller) removed. */
 export function workerArgv(argv: string[]): string[] {

@@ -5,13 +5,13 @@
 import { Command } from '@commander-js/extra-typings';
 import type { Command as CommanderCommand } from 'commander';
 import { requireCpu } from '../distributed/devices.js';
-import { checkValTask, runVal, type RunValResult, type ValMetrics } from '../engine/val/run.js';
+import { checkValTask, type RunValResult, runVal, type ValMetrics } from '../engine/val/run.js';
 import { asCommand } from './command.js';
 import { emitJson } from './output.js';
 import { imgSize, nonNegativeInt, positiveInt, unitFloat } from './parse.js';
 
-export { formatG, pyRound } from '../util/python.js';
 export { cocoImageId, findCocoJson } from '../engine/val/coco.js';
+export { formatG, pyRound } from '../util/python.js';
 
 /** val's flags; the action receives them typed (ValFlags). */
 function declareVal() {
@@ -24,7 +24,10 @@ function declareVal() {
     .option('--conf-thres <t>', 'confidence threshold', unitFloat, 0.001)
     .option('--iou-thres <t>', 'NMS IoU threshold', unitFloat, 0.6)
     .option('--max-det <n>', 'maximum detections per image', positiveInt, 300)
-    .option('--cfg <yaml>', 'model config, for weights files that do not carry one (plain state dicts, bare safetensors)')
+    .option(
+      '--cfg <yaml>',
+      'model config, for weights files that do not carry one (plain state dicts, bare safetensors)',
+    )
     .option('--task <task>', 'train, val, test or speed', 'val')
     .option('--device <d>', 'cpu, or cuda device ids (0 or 0,1)', '')
     .option('--workers <n>', 'max dataloader workers', nonNegativeInt, 2)
@@ -39,7 +42,11 @@ function declareVal() {
     .option('--project <dir>', 'save to project/name', 'runs/val')
     .option('--name <name>', 'save to project/name', 'exp')
     .option('--exist-ok', 'existing project/name ok, do not increment')
-    .option('--threads <n>', 'ONNX Runtime threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core)', positiveInt)
+    .option(
+      '--threads <n>',
+      'ONNX Runtime threads for .onnx weights (default: TSYOLO_ORT_THREADS, TSYOLO_NUM_THREADS or every core)',
+      positiveInt,
+    )
     .option('--json', 'print a JSON summary as the last line');
 }
 
@@ -88,11 +95,16 @@ function formatRow(name: string, seen: number, instances: number, vals: number[]
 /** val.py's table (all classes, each class with --verbose) and speed line. */
 function printMetrics(m: ValMetrics, verbose: boolean): void {
   const r = m.result;
-  console.log(`${'Class'.padStart(22)}${'Images'.padStart(11)}${'Instances'.padStart(11)}${'P'.padStart(11)}${'R'.padStart(11)}${'mAP50'.padStart(11)}${'mAP50-95'.padStart(11)}`);
+  console.log(
+    `${'Class'.padStart(22)}${'Images'.padStart(11)}${'Instances'.padStart(11)}${'P'.padStart(11)}${'R'.padStart(11)}${'mAP50'.padStart(11)}${'mAP50-95'.padStart(11)}`,
+  );
   console.log(formatRow('all', r.seen, m.instances, [r.mp, r.mr, r.map50, r.map]));
   if (!m.instances) console.log(`WARNING: no labels found in ${m.split} set, can not compute metrics without labels`);
-  if (verbose) for (const c of m.classes) console.log(formatRow(c.name, r.seen, c.instances, [c.p, c.r, c.map50, c.map]));
-  console.log(`Speed: ${r.speed.pre.toFixed(1)}ms pre-process, ${r.speed.inference.toFixed(1)}ms inference, ${r.speed.nms.toFixed(1)}ms NMS per image at shape (${m.batchSize}, 3, ${m.imgsz}, ${m.imgsz})`);
+  if (verbose)
+    for (const c of m.classes) console.log(formatRow(c.name, r.seen, c.instances, [c.p, c.r, c.map50, c.map]));
+  console.log(
+    `Speed: ${r.speed.pre.toFixed(1)}ms pre-process, ${r.speed.inference.toFixed(1)}ms inference, ${r.speed.nms.toFixed(1)}ms NMS per image at shape (${m.batchSize}, 3, ${m.imgsz}, ${m.imgsz})`,
+  );
 }
 
 /** The --json summary line. */

@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '@tsyolo/torch';
 import { img2labelPath } from './files.js';
-import { verifyImageLabel, type VerifyOptions, type VerifyResult } from './verify.js';
+import { type VerifyOptions, type VerifyResult, verifyImageLabel } from './verify.js';
 
 export const CACHE_VERSION = 1;
 const MAGIC = 'TSYLC001';
@@ -87,7 +87,7 @@ interface CacheHeader {
 
 /** Default cache file for a list of images: yolov5's `Path(label_files[0]).parent.with_suffix('.cache')`. */
 export function defaultCachePath(imageFiles: readonly string[]): string {
-  return dirname(img2labelPath(resolve(imageFiles[0]))) + '.cache';
+  return `${dirname(img2labelPath(resolve(imageFiles[0])))}.cache`;
 }
 
 async function fileStamp(p: string): Promise<string> {
@@ -103,13 +103,21 @@ async function fileStamp(p: string): Promise<string> {
 async function datasetHash(files: string[], nc: number, root: string, fullDecode: boolean): Promise<string> {
   const h = createHash('sha256');
   h.update(`v${CACHE_VERSION}\0nc=${nc}\0root=${root}\0fullDecode=${fullDecode}\0`);
-  const stamps = await mapPool(files, 32, async (f) => `${f}\0${await fileStamp(f)}\0${await fileStamp(img2labelPath(f))}\n`);
+  const stamps = await mapPool(
+    files,
+    32,
+    async (f) => `${f}\0${await fileStamp(f)}\0${await fileStamp(img2labelPath(f))}\n`,
+  );
   for (const s of stamps) h.update(s);
   return h.digest('hex');
 }
 
 /** Run fn over items with at most `limit` in flight; results in item order. */
-export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (x: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -203,7 +211,12 @@ function commonDir(paths: string[]): string {
 }
 
 /** yolov5's scan line: `Scanning <dir>... N images, M backgrounds, K corrupt`. */
-export function formatScanSummary(dir: string, summary: LabelSummary, usable: number, opts: { prefix?: string; fromCache?: boolean } = {}): string {
+export function formatScanSummary(
+  dir: string,
+  summary: LabelSummary,
+  usable: number,
+  opts: { prefix?: string; fromCache?: boolean } = {},
+): string {
   const s = summary;
   return `${opts.prefix ?? ''}Scanning ${dir}${opts.fromCache ? ' (cached)' : ''}... ${usable} images, ${s.missing + s.empty} backgrounds, ${s.corrupt} corrupt`;
 }
@@ -212,7 +225,11 @@ export function formatScanSummary(dir: string, summary: LabelSummary, usable: nu
  * Verify every image and its labels (img2labelPath), through the cache when it is current.
  * Corrupt images are left out of `entries` and named in `summary.messages`.
  */
-export async function loadLabels(imageFiles: readonly string[], nc: number, opts: LoadLabelsOptions = {}): Promise<LoadLabelsResult> {
+export async function loadLabels(
+  imageFiles: readonly string[],
+  nc: number,
+  opts: LoadLabelsOptions = {},
+): Promise<LoadLabelsResult> {
   if (imageFiles.length === 0) throw new Error('loadLabels: no image files');
   const files = imageFiles.map((f) => resolve(f));
   const unique = [...new Set(files)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -245,7 +262,9 @@ export async function loadLabels(imageFiles: readonly string[], nc: number, opts
       try {
         writeFileAtomic(cachePath, encodeCache(hash, nc, unique, verified));
       } catch (e) {
-        extra.push(`${opts.prefix ?? ''}WARNING ⚠️ Cache directory ${dirname(cachePath)} is not writeable: ${(e as Error).message}`);
+        extra.push(
+          `${opts.prefix ?? ''}WARNING ⚠️ Cache directory ${dirname(cachePath)} is not writeable: ${(e as Error).message}`,
+        );
       }
     }
   }

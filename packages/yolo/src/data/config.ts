@@ -101,12 +101,13 @@ function classNames(doc: Record<string, unknown>, file: string, warn: (line: str
       fail('nc', `expected a positive integer, got ${JSON.stringify(doc.nc)}`);
     nc = doc.nc as number;
   }
-  if (names && nc !== undefined && names.length !== nc)
-    fail('nc', `nc is ${nc} but names has ${names.length} entries`);
+  if (names && nc !== undefined && names.length !== nc) fail('nc', `nc is ${nc} but names has ${names.length} entries`);
   if (!names && nc === undefined) fail('names', 'missing: give names (a list or an index→name map) or nc');
   if (!names) {
     // as yolov5's check_dataset: it still works, but labels and plots will read class0, class1, ...
-    warn(`WARNING ⚠️ ${file}: 'names:' field missing, assigning default names 'class0', 'class1', etc.; add names: [...] to name the ${nc} classes`);
+    warn(
+      `WARNING ⚠️ ${file}: 'names:' field missing, assigning default names 'class0', 'class1', etc.; add names: [...] to name the ${nc} classes`,
+    );
     names = Array.from({ length: nc as number }, (_, i) => `class${i}`);
   }
   if (names.length === 0) fail('names', 'no classes');
@@ -141,7 +142,13 @@ function parseNames(value: unknown, fail: Fail): string[] {
  * The image sources under `key` (a path or a list of paths, relative to the dataset root), absolute;
  * each must exist. Undefined when an optional key is absent.
  */
-function sourceList(doc: Record<string, unknown>, key: string, required: boolean, root: string, fail: Fail): string[] | undefined {
+function sourceList(
+  doc: Record<string, unknown>,
+  key: string,
+  required: boolean,
+  root: string,
+  fail: Fail,
+): string[] | undefined {
   const v = doc[key];
   if (v === undefined || v === null || v === '') {
     if (required) fail(key, 'missing');

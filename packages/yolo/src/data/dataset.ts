@@ -1,9 +1,10 @@
 // A dataset ready for the loader: verified images and labels, single-class folding, and
 // yolov5's rectangular batches (images sorted by aspect ratio, one letterbox shape per batch).
-import type { Hyp } from './types.js';
-import type { DatasetSpec } from './sample.js';
-import { loadLabels, type LabelSummary } from './cache.js';
+
+import { type LabelSummary, loadLabels } from './cache.js';
 import { listImages } from './files.js';
+import type { DatasetSpec } from './sample.js';
+import type { Hyp } from './types.js';
 
 export interface DatasetOptions {
   imgsz: number;
@@ -31,7 +32,13 @@ export interface Dataset {
 }
 
 /** yolov5's batch shapes: per batch [h, w] = ceil(ratio·imgsz/stride + pad)·stride. */
-export function rectBatchShapes(shapes: [number, number][], batchSize: number, imgsz: number, stride: number, pad: number): { order: number[]; shapes: [number, number][]; batchOf: number[] } {
+export function rectBatchShapes(
+  shapes: [number, number][],
+  batchSize: number,
+  imgsz: number,
+  stride: number,
+  pad: number,
+): { order: number[]; shapes: [number, number][]; batchOf: number[] } {
   const n = shapes.length;
   const ar = shapes.map(([h, w]) => h / w);
   // a stable sort keeps ties in file order
@@ -57,7 +64,8 @@ export async function createDataset(sources: string[], o: DatasetOptions): Promi
   if (!files.length) throw new Error(`${o.prefix ?? ''}no images found in ${sources.join(', ')}`);
   const res = await loadLabels(files, o.nc, { prefix: o.prefix });
   for (const l of res.lines) o.log?.(l);
-  if (!res.entries.length) throw new Error(`${o.prefix ?? ''}no usable images in ${sources.join(', ')} (${res.summary.corrupt} corrupt)`);
+  if (!res.entries.length)
+    throw new Error(`${o.prefix ?? ''}no usable images in ${sources.join(', ')} (${res.summary.corrupt} corrupt)`);
   let entries = res.entries;
   const labels = (l: Float32Array): Float32Array => {
     if (!o.singleCls) return l;
@@ -68,7 +76,13 @@ export async function createDataset(sources: string[], o: DatasetOptions): Promi
   let rectShapes: [number, number][] | undefined;
   let batchOf: number[] | undefined;
   if (o.rect) {
-    const r = rectBatchShapes(entries.map((e) => e.shape), o.batchSize, o.imgsz, o.stride, o.pad ?? 0);
+    const r = rectBatchShapes(
+      entries.map((e) => e.shape),
+      o.batchSize,
+      o.imgsz,
+      o.stride,
+      o.pad ?? 0,
+    );
     entries = r.order.map((i) => entries[i]);
     rectShapes = r.shapes;
     batchOf = r.batchOf;

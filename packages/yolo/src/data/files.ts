@@ -1,6 +1,6 @@
 // Image file lists from dataset sources (folders, .txt lists, single files) and yolov5's
 // image → label path rule.
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** Extensions this package decodes (what sharp/libvips reads in its prebuilt form). */
@@ -36,7 +36,7 @@ export function walkFiles(dir: string, keep: (name: string) => boolean, out: str
   for (const n of names) {
     if (n.startsWith('.')) continue;
     const p = join(dir, n);
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(p);
     } catch {
@@ -108,5 +108,5 @@ export function img2labelPath(p: string): string {
   const i = p.lastIndexOf(sa);
   const x = i < 0 ? p : p.slice(0, i) + sb + p.slice(i + sa.length);
   const d = x.lastIndexOf('.');
-  return (d < 0 ? x : x.slice(0, d)) + '.txt';
+  return `${d < 0 ? x : x.slice(0, d)}.txt`;
 }

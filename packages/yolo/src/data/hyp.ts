@@ -51,7 +51,9 @@ export function resolveHypPath(nameOrPath: string): string {
   if (!name.startsWith('hyp.')) name = `hyp.${name}`;
   const shipped = join(hypsDir, `${name}.yaml`);
   if (existsSync(shipped)) return shipped;
-  throw new Error(`hyp '${nameOrPath}' not found (not a file, and not one of the shipped ${shippedHyps().join(', ')} in ${hypsDir})`);
+  throw new Error(
+    `hyp '${nameOrPath}' not found (not a file, and not one of the shipped ${shippedHyps().join(', ')} in ${hypsDir})`,
+  );
 }
 
 /**
@@ -59,13 +61,18 @@ export function resolveHypPath(nameOrPath: string): string {
  * Extra numeric keys (e.g. anchors, label_smoothing) are kept. `where` names the source in errors.
  */
 export function validateHyp(raw: unknown, where: string): Hyp {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: a hyp file must be a mapping of name: number`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`${where}: a hyp file must be a mapping of name: number`);
   const obj = raw as Record<string, unknown>;
   for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where}: hyp '${k}' must be a finite number (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new Error(`${where}: hyp '${k}' must be a finite number (got ${JSON.stringify(v)})`);
   }
   const missing = requiredHypKeys.filter((k) => !(k in obj));
-  if (missing.length) throw new Error(`${where}: missing hyp key${missing.length > 1 ? 's' : ''} ${missing.map((k) => `'${k}'`).join(', ')}`);
+  if (missing.length)
+    throw new Error(
+      `${where}: missing hyp key${missing.length > 1 ? 's' : ''} ${missing.map((k) => `'${k}'`).join(', ')}`,
+    );
   return { ...(obj as unknown as Hyp) };
 }
 

@@ -2,12 +2,13 @@
 // prefetched and delivered in order as uint8 NCHW tensors plus [image, class, x, y, w, h]
 // targets. Every random choice comes from (seed, epoch, index), so a batch is the same
 // whatever the number of workers.
-import { availableParallelism } from 'node:os';
+
 import { constants } from 'node:buffer';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fromTypedArray, type Tensor } from '@tsyolo/torch';
-import { epochOrder, type SamplerOptions } from './sampler.js';
 import { buildSample, type DatasetSpec, type Sample } from './sample.js';
+import { epochOrder, type SamplerOptions } from './sampler.js';
 
 export interface Batch {
   /** (bs, 3, H, W) uint8 RGB */
@@ -49,16 +50,27 @@ interface Reply {
  * (shared by the training processes on this machine), than the batch size (none for batches of 1)
  * or than asked for.
  */
-export function dataloaderWorkers(requested: number, batchSize: number, processes = Number(process.env.LOCAL_WORLD_SIZE) || 1): number {
+export function dataloaderWorkers(
+  requested: number,
+  batchSize: number,
+  processes = Number(process.env.LOCAL_WORLD_SIZE) || 1,
+): number {
   const perProcess = Math.max(1, Math.floor(availableParallelism() / Math.max(processes, 1)));
   return Math.max(0, Math.min(perProcess, batchSize > 1 ? batchSize : 0, requested));
 }
 
 /** Refuses options that would loop forever or start nothing useful, naming the option. */
 function checkLoaderOptions(o: LoaderOptions): void {
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer (got ${o.batchSize}); --batch-size on the command line`);
-  if (!Number.isInteger(o.workers) || o.workers < 0) throw new Error(`DataLoader: workers must be a non-negative integer (got ${o.workers}); --workers on the command line`);
-  if (o.prefetch !== undefined && (!Number.isInteger(o.prefetch) || o.prefetch < 1)) throw new Error(`DataLoader: prefetch must be a positive integer (got ${o.prefetch})`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+    throw new Error(
+      `DataLoader: batchSize must be a positive integer (got ${o.batchSize}); --batch-size on the command line`,
+    );
+  if (!Number.isInteger(o.workers) || o.workers < 0)
+    throw new Error(
+      `DataLoader: workers must be a non-negative integer (got ${o.workers}); --workers on the command line`,
+    );
+  if (o.prefetch !== undefined && (!Number.isInteger(o.prefetch) || o.prefetch < 1))
+    throw new Error(`DataLoader: prefetch must be a positive integer (got ${o.prefetch})`);
 }
 
 /** A batch lives in one buffer: refuse sizes past what one can hold, with what to lower. */
@@ -66,7 +78,9 @@ function checkBatchBytes(n: number, h: number, w: number): void {
   const bytes = n * 3 * h * w;
   if (bytes > constants.MAX_LENGTH) {
     const gb = (x: number): string => (x / 2 ** 30).toFixed(1);
-    throw new Error(`a batch of ${n} images of 3×${h}×${w} needs ${gb(bytes)} GB, more than one buffer can hold (${gb(constants.MAX_LENGTH)} GB): lower --batch-size or --imgsz`);
+    throw new Error(
+      `a batch of ${n} images of 3×${h}×${w} needs ${gb(bytes)} GB, more than one buffer can hold (${gb(constants.MAX_LENGTH)} GB): lower --batch-size or --imgsz`,
+    );
   }
 }
 
@@ -77,7 +91,8 @@ export function collate(samples: Sample[], indices: number[]): Batch {
   const buf = new Uint8Array(samples.length * plane);
   let nt = 0;
   samples.forEach((s, i) => {
-    if (s.height !== h || s.width !== w) throw new Error(`collate: image ${s.path} is ${s.height}×${s.width}, the batch is ${h}×${w}`);
+    if (s.height !== h || s.width !== w)
+      throw new Error(`collate: image ${s.path} is ${s.height}×${s.width}, the batch is ${h}×${w}`);
     buf.set(s.chw, i * plane);
     nt += s.labels.length / 5;
   });
@@ -145,8 +160,16 @@ export class DataLoader {
 
   /** Sample order for an epoch, split into batches. */
   batchIndices(epoch: number): number[][] {
-    const sampler: SamplerOptions = { shuffle: this.opts.shuffle, seed: this.opts.seed, weights: this.opts.imageWeights, rank: this.opts.rank, worldSize: this.opts.worldSize };
-    const order = this.spec.rectShapes ? Array.from({ length: this.size }, (_, i) => i) : epochOrder(this.size, epoch, sampler);
+    const sampler: SamplerOptions = {
+      shuffle: this.opts.shuffle,
+      seed: this.opts.seed,
+      weights: this.opts.imageWeights,
+      rank: this.opts.rank,
+      worldSize: this.opts.worldSize,
+    };
+    const order = this.spec.rectShapes
+      ? Array.from({ length: this.size }, (_, i) => i)
+      : epochOrder(this.size, epoch, sampler);
     const out: number[][] = [];
     for (let i = 0; i < order.length; i += this.opts.batchSize) out.push(order.slice(i, i + this.opts.batchSize));
     return out;

@@ -2,15 +2,15 @@
 // letterboxed single image, random perspective, HSV and flips, all drawn from
 // sampleRng(seed, epoch, index). Runs inside loader workers: no libtorch here.
 import sharp from 'sharp';
-import type { Hyp, Labels, RawImage } from './types.js';
-import { sampleRng } from './rng.js';
 import { letterbox, resizeImage } from '../portable/resize.js';
+import { randomFlip } from './augment/flip.js';
+import { augmentHsv } from './augment/hsv.js';
+import { xywhn2xyxyRows, xyxy2xywhnRows } from './augment/labels.js';
+import { mixup } from './augment/mixup.js';
 import { loadMosaic, type MosaicSource } from './augment/mosaic.js';
 import { randomPerspective } from './augment/perspective.js';
-import { mixup } from './augment/mixup.js';
-import { augmentHsv } from './augment/hsv.js';
-import { randomFlip } from './augment/flip.js';
-import { xywhn2xyxyRows, xyxy2xywhnRows } from './augment/labels.js';
+import { sampleRng } from './rng.js';
+import type { Hyp, Labels, RawImage } from './types.js';
 
 /** Everything a worker needs to build samples (structured-cloneable). */
 export interface DatasetSpec {
@@ -59,12 +59,21 @@ export async function loadImage(spec: DatasetSpec, i: number): Promise<Loaded> {
   let decoded: { data: Buffer; info: sharp.OutputInfo };
   try {
     // ignoreIcc: pixels as stored (as cv2 reads them), so training and detection see the same values
-    decoded = await sharp(path, { failOn: 'error', ignoreIcc: true }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    decoded = await sharp(path, { failOn: 'error', ignoreIcc: true })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new Error(`${path}: cannot decode image: ${(e as Error).message}`);
   }
   const { width: w0, height: h0, channels } = decoded.info;
-  let img: RawImage = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength), width: w0, height: h0 };
+  let img: RawImage = {
+    data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
+    width: w0,
+    height: h0,
+  };
   if (channels !== 3) img = toRgb(img, channels);
   const r = spec.imgsz / Math.max(h0, w0);
   if (r !== 1) {
@@ -109,11 +118,20 @@ function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<n
     return l;
   };
   const n = spec.files.length;
-  const persp = { degrees: hyp.degrees, translate: hyp.translate, scale: hyp.scale, shear: hyp.shear, perspective: hyp.perspective };
+  const persp = {
+    degrees: hyp.degrees,
+    translate: hyp.translate,
+    scale: hyp.scale,
+    shear: hyp.shear,
+    perspective: hyp.perspective,
+  };
   // a missing image is recorded and stood in for by a tiny placeholder, so one pass finds
   // every image a mosaic needs (the draws do not depend on image contents)
   const missing = new Set<number>();
-  const placeholder: MosaicSource = { img: { data: new Uint8Array(3), width: 1, height: 1 }, labels: { rows: new Float32Array(0), n: 0 } };
+  const placeholder: MosaicSource = {
+    img: { data: new Uint8Array(3), width: 1, height: 1 },
+    labels: { rows: new Float32Array(0), n: 0 },
+  };
   const mosaicSource = (i: number): MosaicSource => {
     const l = loaded.get(i);
     if (!l) {
@@ -138,11 +156,18 @@ function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<n
     if (missing.size) throw new NeedImages([...missing]);
     labels = xyxy2xywhnRows(boxes, img.width, img.height, true, 1e-3);
     const l0 = get(index);
-    shapes = [l0.hw0, [[1, 1], [0, 0]]];
+    shapes = [
+      l0.hw0,
+      [
+        [1, 1],
+        [0, 0],
+      ],
+    ];
   } else {
     const l = get(index);
     const [h, w] = [l.img.height, l.img.width];
-    const shape: [number, number] = spec.rectShapes && spec.batchOf ? spec.rectShapes[spec.batchOf[index]] : [spec.imgsz, spec.imgsz];
+    const shape: [number, number] =
+      spec.rectShapes && spec.batchOf ? spec.rectShapes[spec.batchOf[index]] : [spec.imgsz, spec.imgsz];
     const lb = letterbox(l.img, shape, { auto: false, scaleup: spec.augment });
     img = lb.img;
     let boxes = xywhn2xyxyRows(labelsOf(spec, index), lb.ratio[0] * w, lb.ratio[1] * h, lb.pad[0], lb.pad[1]);
@@ -160,7 +185,14 @@ function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<n
     img = f.img;
     labels = f.labels;
   }
-  return { chw: hwcToChw(img), height: img.height, width: img.width, labels: labels.rows.slice(0, labels.n * 5), path: spec.files[index], shapes };
+  return {
+    chw: hwcToChw(img),
+    height: img.height,
+    width: img.width,
+    labels: labels.rows.slice(0, labels.n * 5),
+    path: spec.files[index],
+    shapes,
+  };
 }
 
 function hwcToChw(img: RawImage): Uint8Array {

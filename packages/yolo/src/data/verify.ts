@@ -1,9 +1,10 @@
 // Checking one image and its label file, as yolov5's verify_image_label does, plus a few safety
 // checks of our own (symlinks out of the dataset, huge files, class < nc, finite values).
+import type { Stats } from 'node:fs';
 import { lstat, readFile, realpath } from 'node:fs/promises';
-import { relative, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import sharp from 'sharp';
-import { IMG_FORMATS, UNSUPPORTED_IMG_FORMATS, imageExt } from './files.js';
+import { IMG_FORMATS, imageExt, UNSUPPORTED_IMG_FORMATS } from './files.js';
 
 /** Refuse image files bigger than this. */
 export const MAX_IMAGE_BYTES = 200 * 1024 * 1024;
@@ -47,7 +48,7 @@ function within(root: string, p: string): boolean {
 
 /** lstat the file; a symlink must resolve inside root (its target is never opened otherwise). */
 async function checkFile(p: string, what: string, root: string | undefined, maxBytes: number): Promise<boolean> {
-  let st;
+  let st: Stats;
   try {
     st = await lstat(p);
   } catch (e) {
@@ -64,7 +65,8 @@ async function checkFile(p: string, what: string, root: string | undefined, maxB
       } catch {
         throw new Corrupt(`${what} is a broken symlink`);
       }
-      if (!within(realRoot, target)) throw new Corrupt(`${what} is a symlink pointing outside the dataset root (${target})`);
+      if (!within(realRoot, target))
+        throw new Corrupt(`${what} is a symlink pointing outside the dataset root (${target})`);
     }
     try {
       st = await lstat(await realpath(p));
@@ -73,7 +75,10 @@ async function checkFile(p: string, what: string, root: string | undefined, maxB
     }
   }
   if (!st.isFile()) throw new Corrupt(`${what} is not a regular file`);
-  if (st.size > maxBytes) throw new Corrupt(`huge file: ${what} is ${(st.size / 2 ** 20).toFixed(0)} MB (limit ${(maxBytes / 2 ** 20).toFixed(0)} MB)`);
+  if (st.size > maxBytes)
+    throw new Corrupt(
+      `huge file: ${what} is ${(st.size / 2 ** 20).toFixed(0)} MB (limit ${(maxBytes / 2 ** 20).toFixed(0)} MB)`,
+    );
   return true;
 }
 
@@ -81,7 +86,10 @@ const NUM = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Parse a YOLO label file's text into n × 5 rows; polygon rows (yolov5 segments) become their boxes. */
 export function parseLabels(text: string, nc: number): { labels: Float32Array; duplicates: number } {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const rows = lines.map((l) => l.split(/\s+/));
   const segments = rows.some((r) => r.length > 6);
   const out = new Float32Array(rows.length * 5);
@@ -96,10 +104,15 @@ export function parseLabels(text: string, nc: number): { labels: Float32Array; d
     if (segments) {
       if (v.length < 7 || v.length % 2 === 0)
         throw new Corrupt(`line ${i + 1}: ${v.length} columns; a polygon row needs a class and x y pairs`);
-      let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
+      let x1 = Infinity,
+        y1 = Infinity,
+        x2 = -Infinity,
+        y2 = -Infinity;
       for (let k = 1; k < v.length; k += 2) {
-        x1 = Math.min(x1, v[k]); x2 = Math.max(x2, v[k]);
-        y1 = Math.min(y1, v[k + 1]); y2 = Math.max(y2, v[k + 1]);
+        x1 = Math.min(x1, v[k]);
+        x2 = Math.max(x2, v[k]);
+        y1 = Math.min(y1, v[k + 1]);
+        y2 = Math.max(y2, v[k + 1]);
       }
       out.set([v[0], (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], i * 5);
     } else {
@@ -112,10 +125,12 @@ export function parseLabels(text: string, nc: number): { labels: Float32Array; d
     for (let k = 0; k < 5; k++) {
       if (!Number.isFinite(r[k])) throw new Corrupt(`line ${i + 1}: value out of float32 range`);
       if (r[k] < 0) throw new Corrupt(`line ${i + 1}: negative label values ${fmtRow(r)}`);
-      if (k > 0 && r[k] > 1) throw new Corrupt(`line ${i + 1}: non-normalized or out of bounds coordinates ${fmtRow(r)}`);
+      if (k > 0 && r[k] > 1)
+        throw new Corrupt(`line ${i + 1}: non-normalized or out of bounds coordinates ${fmtRow(r)}`);
     }
     if (!Number.isInteger(r[0])) throw new Corrupt(`line ${i + 1}: class ${r[0]} is not an integer`);
-    if (r[0] >= nc) throw new Corrupt(`line ${i + 1}: class ${r[0]} exceeds dataset class count ${nc} (classes 0-${nc - 1})`);
+    if (r[0] >= nc)
+      throw new Corrupt(`line ${i + 1}: class ${r[0]} exceeds dataset class count ${nc} (classes 0-${nc - 1})`);
   }
   // duplicate rows (bitwise equal after float32 conversion): keep the first
   const seen = new Set<string>();
@@ -150,17 +165,19 @@ async function checkImage(imgPath: string, fullDecode: boolean): Promise<{ width
   const bytes = await readFile(imgPath);
   if (bytes.length === 0) throw new Corrupt('empty image file');
   const opts = { failOn: 'truncated' as const, limitInputPixels: MAX_IMAGE_PIXELS };
-  let meta;
+  let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, opts).metadata();
   } catch (e) {
     throw new Corrupt(`unreadable image: ${(e as Error).message}`);
   }
-  if (!meta.format || !SHARP_FORMATS.has(meta.format)) throw new Corrupt(`invalid image format ${meta.format ?? 'unknown'}`);
+  if (!meta.format || !SHARP_FORMATS.has(meta.format))
+    throw new Corrupt(`invalid image format ${meta.format ?? 'unknown'}`);
   if (!meta.width || !meta.height) throw new Corrupt('image has no size');
   const o = meta.orientation ?? 1;
   const [width, height] = o >= 5 && o <= 8 ? [meta.height, meta.width] : [meta.width, meta.height];
-  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new Corrupt(`image size ${width}x${height} <${MIN_IMAGE_SIDE} pixels`);
+  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE)
+    throw new Corrupt(`image size ${width}x${height} <${MIN_IMAGE_SIDE} pixels`);
   if (fullDecode) {
     try {
       // shrink-on-load still reads every scan, so truncation and decode errors surface here
@@ -203,7 +220,8 @@ export async function verifyImageLabel(
     res.image = await checkImage(imgPath, opts.fullDecode ?? true);
     let labelText: string | undefined;
     try {
-      if (await checkFile(labelPath, `label ${labelPath}`, root, MAX_LABEL_BYTES)) labelText = await readFile(labelPath, 'utf8');
+      if (await checkFile(labelPath, `label ${labelPath}`, root, MAX_LABEL_BYTES))
+        labelText = await readFile(labelPath, 'utf8');
     } catch (e) {
       if (e instanceof Corrupt) throw e;
       throw new Corrupt(`cannot read label ${labelPath}: ${(e as Error).message}`);
@@ -212,7 +230,7 @@ export async function verifyImageLabel(
       res.nMissing = 1;
     } else {
       res.nFound = 1;
-      let parsed;
+      let parsed: ReturnType<typeof parseLabels>;
       try {
         parsed = parseLabels(labelText, nc);
       } catch (e) {

@@ -1,15 +1,16 @@
 // Annotated images: class-coloured boxes and labels drawn as an SVG overlay that sharp
 // composites onto the image (an image file, or a decoded RGB frame in memory).
-import sharp from 'sharp';
-import { writeFileAtomic } from '@tsyolo/torch';
+
 import { extname } from 'node:path';
-import type { Detection } from './detector.js';
-import { classColor } from '../util/colors.js';
+import { writeFileAtomic } from '@tsyolo/torch';
+import sharp from 'sharp';
 import type { RawImage } from '../data/types.js';
+import { classColor } from '../util/colors.js';
+import type { Detection } from './detector.js';
 
 export { classColor };
 
-function escape(s: string): string {
+function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -32,7 +33,7 @@ export function overlaySvg(width: number, height: number, dets: Detection[], o: 
       const above = y1 - fs - 4 >= 0;
       const ty = above ? y1 - fs - 4 : y1;
       s += `<rect x="${x1 - lw / 2}" y="${ty}" width="${tw}" height="${fs + 4}" fill="${c}"/>`;
-      s += `<text x="${x1 + 2}" y="${ty + fs}" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="#ffffff">${escape(label)}</text>`;
+      s += `<text x="${x1 + 2}" y="${ty + fs}" font-family="DejaVu Sans, sans-serif" font-size="${fs}" fill="#ffffff">${escapeXml(label)}</text>`;
     }
     return s;
   });
@@ -40,12 +41,20 @@ export function overlaySvg(width: number, height: number, dets: Detection[], o: 
 }
 
 /** Writes the image with its detections drawn (format from the output extension). */
-export async function annotate(source: string | Buffer, dets: Detection[], out: string, o: AnnotateOptions = {}): Promise<void> {
+export async function annotate(
+  source: string | Buffer,
+  dets: Detection[],
+  out: string,
+  o: AnnotateOptions = {},
+): Promise<void> {
   const img = sharp(source).rotate();
   const { width, height } = await sharp(await img.clone().toBuffer()).metadata();
   const ext = extname(out).slice(1).toLowerCase();
   const fmt = ext === 'png' ? 'png' : ext === 'webp' ? 'webp' : 'jpeg';
-  const buf = await img.composite([{ input: Buffer.from(overlaySvg(width!, height!, dets, o)), top: 0, left: 0 }]).toFormat(fmt).toBuffer();
+  const buf = await img
+    .composite([{ input: Buffer.from(overlaySvg(width!, height!, dets, o)), top: 0, left: 0 }])
+    .toFormat(fmt)
+    .toBuffer();
   writeFileAtomic(out, buf);
 }
 
@@ -58,6 +67,7 @@ export async function annotateRaw(img: RawImage, dets: Detection[], o: AnnotateO
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== width || info.height !== height) throw new Error(`annotateRaw: expected ${width}x${height}x3, got ${info.width}x${info.height}x${info.channels}`);
+  if (info.channels !== 3 || info.width !== width || info.height !== height)
+    throw new Error(`annotateRaw: expected ${width}x${height}x3, got ${info.width}x${info.height}x${info.channels}`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
 }

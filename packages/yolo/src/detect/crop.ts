@@ -4,8 +4,8 @@
 // as a JPEG (quality 95, no chroma subsampling) under an incremented name: stem.jpg, stem2.jpg, …
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, extname } from 'node:path';
-import sharp from 'sharp';
 import { writeFileAtomic } from '@tsyolo/torch';
+import sharp from 'sharp';
 import type { RawImage } from '../data/types.js';
 
 const f32 = Math.fround;
@@ -18,7 +18,12 @@ export interface CropOptions {
 }
 
 /** The crop rectangle [x1, y1, x2, y2] (integers, x2/y2 exclusive) save_one_box takes from a width × height image. */
-export function cropBox(box: readonly number[], width: number, height: number, o: CropOptions = {}): [number, number, number, number] {
+export function cropBox(
+  box: readonly number[],
+  width: number,
+  height: number,
+  o: CropOptions = {},
+): [number, number, number, number] {
   const [gain, pad] = [f32(o.gain ?? 1.02), f32(o.pad ?? 10)];
   const [x1, y1, x2, y2] = box.map(f32);
   const cx = f32(f32(x1 + x2) / 2);
@@ -49,12 +54,19 @@ export function incrementFile(file: string): string {
 }
 
 /** Saves the crop of `box` from `img` as a JPEG at `file` (incremented); returns the path written, or null for an empty crop. */
-export async function saveOneBox(box: readonly number[], img: RawImage, file: string, o: CropOptions = {}): Promise<string | null> {
+export async function saveOneBox(
+  box: readonly number[],
+  img: RawImage,
+  file: string,
+  o: CropOptions = {},
+): Promise<string | null> {
   const [x1, y1, x2, y2] = cropBox(box, img.width, img.height, o);
   if (x2 <= x1 || y2 <= y1) return null;
   mkdirSync(dirname(file), { recursive: true });
   const out = incrementFile(`${file.slice(0, file.length - extname(file).length)}.jpg`);
-  const buf = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+  const buf = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
     .extract({ left: x1, top: y1, width: x2 - x1, height: y2 - y1 })
     .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
     .toBuffer();

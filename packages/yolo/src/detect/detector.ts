@@ -3,19 +3,19 @@
 // concatenated before NMS, as yolov5's Ensemble); `augment` runs test-time augmentation.
 // An .onnx file runs on ONNX Runtime (CPU) with the plain-TypeScript pre/post-processing of
 // src/portable (the code the exported web page runs): letterbox, NMS and box scaling as here.
-import { inferenceMode, tidy, type Tensor } from '@tsyolo/torch';
-import type { DetectionModel } from '../models/model.js';
-import { nonMaxSuppression } from '../boxes/nms.js';
+import { inferenceMode, type Tensor, tidy } from '@tsyolo/torch';
 import { scaleBoxes } from '../boxes/convert.js';
-import { prepare, readImage } from './image.js';
-import { Ensemble } from './ensemble.js';
+import { nonMaxSuppression } from '../boxes/nms.js';
 import type { RawImage } from '../data/types.js';
-import { OnnxModel } from './onnx-model.js';
-import { loadPredictor } from './predictor.js';
+import type { DetectionModel } from '../models/model.js';
 import { letterboxInput } from '../portable/letterbox.js';
 import { nonMaxSuppressionRows } from '../portable/nms.js';
 import { toDetections } from '../portable/scale.js';
 import type { Detection } from '../portable/types.js';
+import { Ensemble } from './ensemble.js';
+import { prepare, readImage } from './image.js';
+import { OnnxModel } from './onnx-model.js';
+import { loadPredictor } from './predictor.js';
 
 export interface DetectOptions {
   imgsz?: number;
@@ -46,8 +46,20 @@ export interface DetectResult {
 }
 
 /** detect.py's NMS defaults (conf 0.25, IoU 0.45, 1000 detections), shared by the libtorch and ONNX paths. */
-function nmsOptions(o: DetectOptions): { confThres: number; iouThres: number; classes: number[] | undefined; agnostic: boolean; maxDet: number } {
-  return { confThres: o.confThres ?? 0.25, iouThres: o.iouThres ?? 0.45, classes: o.classes, agnostic: o.agnostic ?? false, maxDet: o.maxDet ?? 1000 };
+function nmsOptions(o: DetectOptions): {
+  confThres: number;
+  iouThres: number;
+  classes: number[] | undefined;
+  agnostic: boolean;
+  maxDet: number;
+} {
+  return {
+    confThres: o.confThres ?? 0.25,
+    iouThres: o.iouThres ?? 0.45,
+    classes: o.classes,
+    agnostic: o.agnostic ?? false,
+    maxDet: o.maxDet ?? 1000,
+  };
 }
 
 export class Detector {
@@ -78,12 +90,16 @@ export class Detector {
     this.stride = Math.max(...models.map((m) => Math.max(...m.stride)));
     this.names = models[0].names;
     const nc = models[0].nc;
-    if (models.some((m) => m.nc !== nc)) throw new Error(`Detector: an ensemble needs models with the same classes (${models.map((m) => m.nc).join(' vs ')})`);
+    if (models.some((m) => m.nc !== nc))
+      throw new Error(
+        `Detector: an ensemble needs models with the same classes (${models.map((m) => m.nc).join(' vs ')})`,
+      );
   }
 
   /** The libtorch ensemble of the models (a Detector on an ONNX model has none). */
   get ensemble(): Ensemble {
-    if (!this.native) throw new Error(`Detector: ${this.onnx?.path ?? 'this model'} runs on ONNX Runtime and has no libtorch models`);
+    if (!this.native)
+      throw new Error(`Detector: ${this.onnx?.path ?? 'this model'} runs on ONNX Runtime and has no libtorch models`);
     return this.native;
   }
 
@@ -101,7 +117,8 @@ export class Detector {
     const opts = { ...this.opts, ...o };
     const t0 = performance.now();
     const size = opts.imgsz ?? 640;
-    if (!Number.isInteger(size) || size < 1) throw new Error(`Detector: imgsz must be a positive integer (got ${size}); --imgsz on the command line`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new Error(`Detector: imgsz must be a positive integer (got ${size}); --imgsz on the command line`);
     const img = typeof source === 'string' || Buffer.isBuffer(source) ? await readImage(source) : source; // a RawImage: an already decoded frame
     if (this.onnx) return this.detectOnnx(this.onnx, img, opts, t0);
     const imgsz = Math.ceil(size / this.stride) * this.stride;
@@ -110,16 +127,21 @@ export class Detector {
       const t1 = performance.now();
       const pred = this.predict(p.input.contiguous('channels_last'), opts.augment ?? false);
       const t2 = performance.now();
-      const [det] = inferenceMode(() =>
-        nonMaxSuppression(pred, nmsOptions(opts)),
-      );
-      const boxes = det.shape[0] ? scaleBoxes(p.shape, det.index(':', ':4'), [img.height, img.width]).round() : det.index(':', ':4');
+      const [det] = inferenceMode(() => nonMaxSuppression(pred, nmsOptions(opts)));
+      const boxes = det.shape[0]
+        ? scaleBoxes(p.shape, det.index(':', ':4'), [img.height, img.width]).round()
+        : det.index(':', ':4');
       const b = boxes.toArray();
       const conf = det.shape[0] ? det.index(':', 4).toArray() : [];
       const cls = det.shape[0] ? det.index(':', 5).toArray() : [];
       const t3 = performance.now();
       return {
-        detections: conf.map((c, i) => ({ box: [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]] as [number, number, number, number], conf: c, cls: cls[i], name: this.names[cls[i]] ?? String(cls[i]) })),
+        detections: conf.map((c, i) => ({
+          box: [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]] as [number, number, number, number],
+          conf: c,
+          cls: cls[i],
+          name: this.names[cls[i]] ?? String(cls[i]),
+        })),
         width: img.width,
         height: img.height,
         speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 },
@@ -132,14 +154,19 @@ export class Detector {
    * DetectMultiBackend), a dynamic one imgsz like the libtorch path; NMS and scaling from src/portable.
    */
   private async detectOnnx(m: OnnxModel, img: RawImage, opts: DetectOptions, t0: number): Promise<DetectResult> {
-    if (opts.augment) throw new Error(`${m.path}: test-time augmentation (--augment) needs PyTorch weights; an ONNX model runs as exported`);
+    if (opts.augment)
+      throw new Error(
+        `${m.path}: test-time augmentation (--augment) needs PyTorch weights; an ONNX model runs as exported`,
+      );
     let size: [number, number];
     let auto = opts.auto ?? true;
     if (m.shape) {
       size = m.shape;
       auto = false;
       if (opts.imgsz !== undefined && (opts.imgsz !== size[0] || opts.imgsz !== size[1]) && !this.warnedSize) {
-        console.warn(`${m.path}: the model's input is fixed at ${size[0]}x${size[1]}; images are letterboxed to that size, not to imgsz ${opts.imgsz}`);
+        console.warn(
+          `${m.path}: the model's input is fixed at ${size[0]}x${size[1]}; images are letterboxed to that size, not to imgsz ${opts.imgsz}`,
+        );
         this.warnedSize = true;
       }
     } else {
@@ -153,7 +180,12 @@ export class Detector {
     const [rows] = nonMaxSuppressionRows(out.data, out.dims, nmsOptions(opts));
     const detections = toDetections(rows, lb.shape, [img.height, img.width], this.names);
     const t3 = performance.now();
-    return { detections, width: img.width, height: img.height, speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 } };
+    return {
+      detections,
+      width: img.width,
+      height: img.height,
+      speed: { pre: t1 - t0, inference: t2 - t1, nms: t3 - t2 },
+    };
   }
 
   dispose(): void {

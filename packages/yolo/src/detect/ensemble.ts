@@ -1,6 +1,6 @@
 // Model ensembles (yolov5's models.experimental.Ensemble): every model sees the same input and their
 // decoded predictions are concatenated along the box dimension before NMS. No raw outputs, so no loss.
-import { cat, tidy, type Tensor } from '@tsyolo/torch';
+import { cat, type Tensor, tidy } from '@tsyolo/torch';
 import type { DetectionModel } from '../models/model.js';
 import { forwardAugment } from './tta.js';
 
@@ -10,7 +10,8 @@ export class Ensemble {
   constructor(models: DetectionModel[]) {
     if (!models.length) throw new Error('Ensemble: no models');
     const nc = models[0].nc;
-    if (models.some((m) => m.nc !== nc)) throw new Error(`Ensemble: models with different class counts (${models.map((m) => m.nc).join(' vs ')})`);
+    if (models.some((m) => m.nc !== nc))
+      throw new Error(`Ensemble: models with different class counts (${models.map((m) => m.nc).join(' vs ')})`);
     this.models = models;
   }
 
@@ -22,7 +23,9 @@ export class Ensemble {
   }
   /** the largest per-level strides of the members (yolov5 takes the max stride) */
   get stride(): number[] {
-    return this.models.reduce<number[]>((s, m) => (Math.max(...m.stride) > Math.max(0, ...s) ? [...m.stride] : s), []);
+    let best: number[] = [];
+    for (const m of this.models) if (Math.max(...m.stride) > Math.max(0, ...best)) best = [...m.stride];
+    return best;
   }
   get training(): boolean {
     return this.models[0].training;

@@ -21,13 +21,19 @@ export function hasTool(tool: FfTool): boolean {
 export function requireFfmpeg(file: string): void {
   const missing = (['ffmpeg', 'ffprobe'] as const).filter((t) => !hasTool(t));
   if (missing.length) {
-    throw new Error(`${file}: reading videos needs ${missing.join(' and ')}, not found on PATH; install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg)`);
+    throw new Error(
+      `${file}: reading videos needs ${missing.join(' and ')}, not found on PATH; install ffmpeg (e.g. apt-get install ffmpeg, brew install ffmpeg)`,
+    );
   }
 }
 
 /** The last non-empty lines of a tool's stderr, for error messages (without the `file: ` prefix ffmpeg adds, as the caller names the file). */
 export function lastLines(stderr: string, file?: string, n = 2): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-n);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-n);
   return lines.map((l) => (file && l.startsWith(`${file}: `) ? l.slice(file.length + 2) : l)).join('; ');
 }
 
@@ -41,7 +47,11 @@ export function runTool(tool: FfTool, args: string[], file: string, what: string
     p.stderr.on('data', (c: Buffer) => {
       err = (err + c.toString()).slice(-8192);
     });
-    p.on('error', (e) => reject(new Error(`${file}: ${what}: cannot run ${tool}: ${e.message}; install ffmpeg (e.g. apt-get install ffmpeg)`)));
+    p.on('error', (e) =>
+      reject(
+        new Error(`${file}: ${what}: cannot run ${tool}: ${e.message}; install ffmpeg (e.g. apt-get install ffmpeg)`),
+      ),
+    );
     p.on('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(out).toString());
       else reject(new Error(`${file}: ${what}: ${lastLines(err, file) || `${tool} exited with ${code ?? signal}`}`));

@@ -2,18 +2,30 @@
 // to the model's input, and a float NCHW tensor in 0..1. Embedded ICC profiles are ignored, as
 // cv2.imread ignores them: the pixels are the file's own (for bus.jpg, whose profile sharp would
 // otherwise apply, the decode is then bit-identical to libjpeg-turbo's, i.e. to yolov5's).
+
+import { fromTypedArray, type Tensor, tidy } from '@tsyolo/torch';
 import sharp from 'sharp';
-import { fromTypedArray, tidy, type Tensor } from '@tsyolo/torch';
 import type { RawImage } from '../data/types.js';
 import { letterbox } from '../portable/resize.js';
 
 export async function readImage(source: string | Buffer): Promise<RawImage> {
   try {
-    const { data, info } = await sharp(source, { failOn: 'error', ignoreIcc: true }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(source, { failOn: 'error', ignoreIcc: true })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      width: info.width,
+      height: info.height,
+    };
   } catch (e) {
-    throw new Error(`${typeof source === 'string' ? source : '<buffer>'}: cannot decode image: ${(e as Error).message}`);
+    throw new Error(
+      `${typeof source === 'string' ? source : '<buffer>'}: cannot decode image: ${(e as Error).message}`,
+    );
   }
 }
 

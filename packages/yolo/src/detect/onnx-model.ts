@@ -4,10 +4,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
+import { fromTypedArray, type Tensor, tidy } from '@tsyolo/torch';
 import type { InferenceSession } from 'onnxruntime-node';
-import { fromTypedArray, tidy, type Tensor } from '@tsyolo/torch';
+import { type OnnxInfo, onnxInfo } from '../onnx/info.js';
 import { loadOnnxRuntime } from './onnx-runtime.js';
-import { onnxInfo, type OnnxInfo } from '../onnx/info.js';
 
 export interface OnnxModelOptions {
   /** ONNX Runtime intra-op threads; default onnxThreads() */
@@ -64,7 +64,8 @@ export class OnnxModel {
     const bytes = readFileSync(path);
     const info = onnxInfo(bytes, path);
     const threads = opts.threads ?? onnxThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`ONNX Runtime threads: ${threads} is not a positive integer`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`ONNX Runtime threads: ${threads} is not a positive integer`);
     const ort = await loadOnnxRuntime();
     let session: InferenceSession;
     try {
@@ -87,13 +88,19 @@ export class OnnxModel {
    * (bs × anchors × (5 + nc)) as float32. A fixed-batch model runs in chunks of its batch, the last
    * one padded with zeros; a fixed-size model needs exactly its height and width.
    */
-  async run(data: Float32Array, dims: readonly [number, number, number, number]): Promise<{ data: Float32Array; dims: [number, number, number] }> {
+  async run(
+    data: Float32Array,
+    dims: readonly [number, number, number, number],
+  ): Promise<{ data: Float32Array; dims: [number, number, number] }> {
     if (this.released) throw new Error(`${this.path}: the ONNX Runtime session was released`);
     const [bs, c, h, w] = dims;
-    if (data.length !== bs * c * h * w) throw new Error(`${this.path}: ${data.length} input values for [${dims.join(', ')}]`);
+    if (data.length !== bs * c * h * w)
+      throw new Error(`${this.path}: ${data.length} input values for [${dims.join(', ')}]`);
     if (c !== 3) throw new Error(`${this.path}: input must have 3 channels, got ${c}`);
-    if (this.shape && (this.shape[0] !== h || this.shape[1] !== w)) throw new Error(`${this.path}: the model takes ${this.shape[0]}x${this.shape[1]} images, got ${h}x${w}`);
-    if (h % this.stride || w % this.stride) throw new Error(`${this.path}: input ${h}x${w} is not a multiple of the stride ${this.stride}`);
+    if (this.shape && (this.shape[0] !== h || this.shape[1] !== w))
+      throw new Error(`${this.path}: the model takes ${this.shape[0]}x${this.shape[1]} images, got ${h}x${w}`);
+    if (h % this.stride || w % this.stride)
+      throw new Error(`${this.path}: input ${h}x${w} is not a multiple of the stride ${this.stride}`);
     const ort = await loadOnnxRuntime();
     const chunk = this.batch ?? bs;
     const per = c * h * w;
@@ -109,12 +116,17 @@ export class OnnxModel {
         x = padded;
       }
       const shape = [chunk, c, h, w];
-      const feed = { [this.info.input.name]: this.half ? new ort.Tensor('float16', toHalf(x, shape), shape) : new ort.Tensor('float32', x, shape) };
+      const feed = {
+        [this.info.input.name]: this.half
+          ? new ort.Tensor('float16', toHalf(x, shape), shape)
+          : new ort.Tensor('float32', x, shape),
+      };
       const out = await this.session.run(feed, [this.info.output.name]);
       const y = out[this.info.output.name];
       try {
         const yd = y.dims as readonly number[];
-        if (yd.length !== 3 || yd[0] !== chunk || yd[2] !== this.nc + 5) throw new Error(`${this.path}: output is [${yd.join(', ')}], expected [${chunk}, anchors, ${this.nc + 5}]`);
+        if (yd.length !== 3 || yd[0] !== chunk || yd[2] !== this.nc + 5)
+          throw new Error(`${this.path}: output is [${yd.join(', ')}], expected [${chunk}, anchors, ${this.nc + 5}]`);
         rows = yd[1];
         no = yd[2];
         const vals = this.half ? fromHalf(y.data as Uint16Array, [...yd]) : (y.data as Float32Array);
@@ -130,7 +142,12 @@ export class OnnxModel {
 
   /** run() on a (bs, 3, h, w) tensor (uint8 0..255 or float 0..1); the output as a float32 tensor (bs, anchors, 5 + nc). */
   async predict(images: Tensor): Promise<Tensor> {
-    const data = tidy(() => (images.dtype === 'uint8' ? images.float().div(255) : images.float()).contiguous().toTypedArray() as Float32Array);
+    const data = tidy(
+      () =>
+        (images.dtype === 'uint8' ? images.float().div(255) : images.float())
+          .contiguous()
+          .toTypedArray() as Float32Array,
+    );
     const [bs, c, h, w] = images.shape;
     const y = await this.run(data, [bs, c, h, w]);
     return fromTypedArray(y.data, y.dims);

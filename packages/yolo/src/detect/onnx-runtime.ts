@@ -10,7 +10,9 @@ export async function loadOnnxRuntime(purpose = 'to run an ONNX model', alternat
     try {
       m = (await import('onnxruntime-node')) as Ort & { default?: Ort };
     } catch (e) {
-      throw new Error(`ONNX Runtime is needed ${purpose}, and onnxruntime-node cannot be loaded (${(e as Error).message}); install it (npm install onnxruntime-node)${alternative}`);
+      throw new Error(
+        `ONNX Runtime is needed ${purpose}, and onnxruntime-node cannot be loaded (${(e as Error).message}); install it (npm install onnxruntime-node)${alternative}`,
+      );
     }
     ortModule = m.default ?? m;
   }

@@ -1,7 +1,8 @@
 // Weights files → what runs them (yolov5's DetectMultiBackend choice): one .onnx file runs on ONNX
 // Runtime, PyTorch/safetensors weights on libtorch (several: an ensemble). Detector.load and val share it.
-import { loadModel } from '../models/weights.js';
+
 import type { DetectionModel } from '../models/model.js';
+import { loadModel } from '../models/weights.js';
 import { isOnnxFile, OnnxModel } from './onnx-model.js';
 
 export interface LoadPredictorOptions {
@@ -22,7 +23,10 @@ export async function loadPredictor(weights: string | string[], opts: LoadPredic
   const list = Array.isArray(weights) ? weights : [weights];
   const onnx = list.filter(isOnnxFile);
   if (onnx.length) {
-    if (list.length > 1) throw new Error(`${onnx.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights on libtorch); pass one .onnx file alone`);
+    if (list.length > 1)
+      throw new Error(
+        `${onnx.join(', ')}: an ONNX model cannot be part of an ensemble (ensembles run PyTorch/safetensors weights on libtorch); pass one .onnx file alone`,
+      );
     return OnnxModel.load(list[0], { threads: opts.threads });
   }
   const models: DetectionModel[] = [];

@@ -1,20 +1,21 @@
 // A whole detect.py run: images and videos (through the system's ffmpeg) from a source, annotated
 // images / .mp4 videos, labels/*.txt (video frames: labels/<stem>_<frame>.txt) and crops/<class>/*.jpg
 // in a run folder, per-image results to a callback, totals and mean speeds in the result.
-import { writeFileAtomic } from '@tsyolo/torch';
+
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { writeFileAtomic } from '@tsyolo/torch';
 import type { RawImage } from '../data/types.js';
 import { requireCpu } from '../distributed/devices.js';
 import { incrementPath } from '../util/paths.js';
-import { annotate, annotateRaw, type AnnotateOptions } from './annotate.js';
+import { type AnnotateOptions, annotate, annotateRaw } from './annotate.js';
 import { saveOneBox } from './crop.js';
-import { Detector, type Detection, type DetectOptions, type DetectResult } from './detector.js';
+import { type Detection, type DetectOptions, Detector, type DetectResult } from './detector.js';
 import { requireFfmpeg } from './ffmpeg.js';
 import { readImage } from './image.js';
 import { resolveSources } from './sources.js';
-import { VideoWriter } from './video-writer.js';
 import { isVideo, probeVideo, readFrames } from './video.js';
+import { VideoWriter } from './video-writer.js';
 
 export interface RunDetectOptions extends DetectOptions, AnnotateOptions {
   /** weights files (several: an ensemble), or one .onnx file */
@@ -90,9 +91,30 @@ export async function runDetect(o: RunDetectOptions): Promise<RunDetectResult> {
   if (!files.length) throw new Error(`${o.source}: no images or videos found`);
   const videos = files.filter(isVideo).length;
   for (const f of files) if (isVideo(f)) requireFfmpeg(f); // before the model loads
-  const det = await Detector.load(o.weights, { imgsz: o.imgsz, confThres: o.confThres, iouThres: o.iouThres, maxDet: o.maxDet, classes: o.classes, agnostic: o.agnostic, auto: o.auto, augment: o.augment, cfg: o.cfg, threads: o.threads });
+  const det = await Detector.load(o.weights, {
+    imgsz: o.imgsz,
+    confThres: o.confThres,
+    iouThres: o.iouThres,
+    maxDet: o.maxDet,
+    classes: o.classes,
+    agnostic: o.agnostic,
+    auto: o.auto,
+    augment: o.augment,
+    cfg: o.cfg,
+    threads: o.threads,
+  });
   const look: AnnotateOptions = { lineThickness: o.lineThickness, hideLabels: o.hideLabels, hideConf: o.hideConf };
-  const run: Run = { o, det, saveDir: '', look, warn, skipped: [], frames: 0, detections: 0, speed: { pre: 0, inference: 0, nms: 0 } };
+  const run: Run = {
+    o,
+    det,
+    saveDir: '',
+    look,
+    warn,
+    skipped: [],
+    frames: 0,
+    detections: 0,
+    speed: { pre: 0, inference: 0, nms: 0 },
+  };
   try {
     run.saveDir = incrementPath(o.project ?? 'runs/detect', o.name ?? 'exp', !!o.existOk);
     if (o.saveTxt) mkdirSync(join(run.saveDir, 'labels'), { recursive: true });
@@ -106,10 +128,22 @@ export async function runDetect(o: RunDetectOptions): Promise<RunDetectResult> {
   }
   const { skipped, frames, speed } = run;
   const images = files.length - videos - skipped.length;
-  if (skipped.length) warn(`WARNING ⚠️ ${skipped.length} of ${files.length - videos} images could not be read and were skipped: ${skipped.join(', ')}`);
-  if (!images && !videos) throw new Error(`${o.source}: none of the ${skipped.length} images could be read (see the warnings above)`);
+  if (skipped.length)
+    warn(
+      `WARNING ⚠️ ${skipped.length} of ${files.length - videos} images could not be read and were skipped: ${skipped.join(', ')}`,
+    );
+  if (!images && !videos)
+    throw new Error(`${o.source}: none of the ${skipped.length} images could be read (see the warnings above)`);
   const n = Math.max(images + frames, 1);
-  return { saveDir: run.saveDir, images, skipped, videos, frames, detections: run.detections, speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n } };
+  return {
+    saveDir: run.saveDir,
+    images,
+    skipped,
+    videos,
+    frames,
+    detections: run.detections,
+    speedMs: { pre: speed.pre / n, inference: speed.inference / n, nms: speed.nms / n },
+  };
 }
 
 type Position = Pick<DetectedItem, 'file' | 'index' | 'count'>;
@@ -139,7 +173,14 @@ async function detectVideo(run: Run, at: Position): Promise<void> {
   const stride = run.o.vidStride ?? 1;
   const info = await probeVideo(at.file);
   const frames = Math.floor(info.frames / stride);
-  const writer = run.o.nosave ? undefined : new VideoWriter(join(run.saveDir, `${basename(at.file, extname(at.file))}.mp4`), info.width, info.height, info.fps);
+  const writer = run.o.nosave
+    ? undefined
+    : new VideoWriter(
+        join(run.saveDir, `${basename(at.file, extname(at.file))}.mp4`),
+        info.width,
+        info.height,
+        info.fps,
+      );
   try {
     for await (const frame of readFrames(at.file, info, stride)) {
       const r = await run.det.detect(frame);
@@ -167,10 +208,17 @@ function tally(run: Run, r: DetectResult): void {
 async function saveResults(run: Run, file: string, r: DetectResult, img: RawImage, frame?: number): Promise<void> {
   const stem = basename(file, extname(file));
   const txtName = frame === undefined ? stem : `${stem}_${frame}`;
-  if (run.o.saveTxt) writeFileAtomic(join(run.saveDir, 'labels', `${txtName}.txt`), new TextEncoder().encode(labelLines(r.detections, r.width, r.height, !!run.o.saveConf) + (r.detections.length ? '\n' : '')));
+  if (run.o.saveTxt)
+    writeFileAtomic(
+      join(run.saveDir, 'labels', `${txtName}.txt`),
+      new TextEncoder().encode(
+        labelLines(r.detections, r.width, r.height, !!run.o.saveConf) + (r.detections.length ? '\n' : ''),
+      ),
+    );
   if (run.o.saveCrop) {
     // detect.py walks reversed(det) (lowest confidence first): that order numbers repeated crop names
-    for (const d of [...r.detections].reverse()) await saveOneBox(d.box, img, join(run.saveDir, 'crops', d.name, `${stem}.jpg`));
+    for (const d of [...r.detections].reverse())
+      await saveOneBox(d.box, img, join(run.saveDir, 'crops', d.name, `${stem}.jpg`));
   }
 }
 

@@ -3,7 +3,7 @@
 // mapped back to the input's frame (divided by the scale, the mirror undone) and the branches are
 // concatenated, minus the largest-object level of the full-scale branch and the smallest-object level
 // of the smallest branch (yolov5's _clip_augmented).
-import { cat, F, tidy, type Tensor } from '@tsyolo/torch';
+import { cat, F, type Tensor, tidy } from '@tsyolo/torch';
 
 /** What forwardAugment needs from a model (DetectionModel has all of it). */
 export interface AugmentableModel {
@@ -43,7 +43,12 @@ export function scaleImg(img: Tensor, ratio = 1, sameShape = false, gs = 32): Te
  * mirror undone: flips 2 (up-down) y = h − y, flips 3 (left-right) x = w − x, with imgSize = [h, w]
  * of the un-augmented input. Returns a new tensor.
  */
-export function descalePred(p: Tensor, flips: number | null, scale: number, imgSize: readonly [number, number] | readonly number[]): Tensor {
+export function descalePred(
+  p: Tensor,
+  flips: number | null,
+  scale: number,
+  imgSize: readonly [number, number] | readonly number[],
+): Tensor {
   return tidy(() => {
     const y = p.clone();
     y.index('...', ':4').div_(scale);

@@ -1,7 +1,7 @@
 // An .mp4 written by piping raw RGB frames into the system's ffmpeg (libx264, or mpeg4 when the
 // build has no libx264; yuv420p so that players take it). Written under a temporary name beside the
 // target and renamed into place when ffmpeg has finished, so a reader never sees half a video.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -30,7 +30,32 @@ export class VideoWriter {
     const quality = enc === 'libx264' ? ['-preset', 'veryfast', '-crf', '20'] : ['-q:v', '3'];
     this.p = spawn(
       'ffmpeg',
-      ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', String(fps), '-i', '-', ...pad, '-c:v', enc, ...quality, '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', this.tmp],
+      [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${width}x${height}`,
+        '-r',
+        String(fps),
+        '-i',
+        '-',
+        ...pad,
+        '-c:v',
+        enc,
+        ...quality,
+        '-pix_fmt',
+        'yuv420p',
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        this.tmp,
+      ],
       { stdio: ['pipe', 'ignore', 'pipe'] },
     );
     this.p.stderr.on('data', (c: Buffer) => {
@@ -39,13 +64,18 @@ export class VideoWriter {
     this.p.stdin.on('error', () => {}); // EPIPE when ffmpeg fails: reported by close() with ffmpeg's own message
     this.exited = new Promise((resolve) => {
       this.p.on('error', (e) => resolve((this.failure = `cannot run ffmpeg: ${e.message}`)));
-      this.p.on('close', (code, signal) => resolve(code === 0 ? null : (this.failure = lastLines(this.err) || `ffmpeg exited with ${code ?? signal}`)));
+      this.p.on('close', (code, signal) =>
+        resolve(code === 0 ? null : (this.failure = lastLines(this.err) || `ffmpeg exited with ${code ?? signal}`)),
+      );
     });
   }
 
   /** Appends one frame (waits while ffmpeg's pipe is full). */
   async write(img: RawImage): Promise<void> {
-    if (img.width !== this.width || img.height !== this.height) throw new Error(`${this.out}: frame ${img.width}x${img.height} does not match the video's ${this.width}x${this.height}`);
+    if (img.width !== this.width || img.height !== this.height)
+      throw new Error(
+        `${this.out}: frame ${img.width}x${img.height} does not match the video's ${this.width}x${this.height}`,
+      );
     if (this.failure) throw new Error(`${this.out}: cannot write video: ${this.failure}`);
     if (!this.p.stdin.write(img.data)) {
       await new Promise<void>((resolve) => {

@@ -8,7 +8,20 @@ import type { RawImage } from '../data/types.js';
 import { lastLines, requireFfmpeg, runTool } from './ffmpeg.js';
 
 /** yolov5 v7.0's VID_FORMATS (gif is a video there), and webm. */
-export const VID_FORMATS = ['asf', 'avi', 'gif', 'm4v', 'mkv', 'mov', 'mp4', 'mpeg', 'mpg', 'ts', 'wmv', 'webm'] as const;
+export const VID_FORMATS = [
+  'asf',
+  'avi',
+  'gif',
+  'm4v',
+  'mkv',
+  'mov',
+  'mp4',
+  'mpeg',
+  'mpg',
+  'ts',
+  'wmv',
+  'webm',
+] as const;
 
 export function isVideo(path: string): boolean {
   return (VID_FORMATS as readonly string[]).includes(extname(path).slice(1).toLowerCase());
@@ -53,15 +66,37 @@ function firstStream(json: string, file: string): ProbeStream | undefined {
 export async function probeVideo(file: string): Promise<VideoInfo> {
   requireFfmpeg(file);
   const common = ['-v', 'error', '-select_streams', 'v:0', '-of', 'json'];
-  const s = firstStream(await runTool('ffprobe', [...common, '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames:stream_tags=rotate:stream_side_data=rotation', file], file, 'cannot read video'), file);
-  if (!s || !s.width || !s.height) throw new Error(`${file}: cannot read video: no video stream`);
+  const s = firstStream(
+    await runTool(
+      'ffprobe',
+      [
+        ...common,
+        '-show_entries',
+        'stream=width,height,avg_frame_rate,r_frame_rate,nb_frames:stream_tags=rotate:stream_side_data=rotation',
+        file,
+      ],
+      file,
+      'cannot read video',
+    ),
+    file,
+  );
+  if (!s?.width || !s.height) throw new Error(`${file}: cannot read video: no video stream`);
   let frames = Number(s.nb_frames);
   if (!(frames > 0)) {
     // containers without a frame count (mkv, webm, gif, ts): count the packets (demuxing only)
-    const c = firstStream(await runTool('ffprobe', [...common, '-count_packets', '-show_entries', 'stream=nb_read_packets', file], file, 'cannot read video'), file);
+    const c = firstStream(
+      await runTool(
+        'ffprobe',
+        [...common, '-count_packets', '-show_entries', 'stream=nb_read_packets', file],
+        file,
+        'cannot read video',
+      ),
+      file,
+    );
     frames = Number(c?.nb_read_packets) || 0;
   }
-  const rot = Math.abs(Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? s.tags?.rotate ?? 0)) % 180;
+  const rot =
+    Math.abs(Number(s.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? s.tags?.rotate ?? 0)) % 180;
   const [width, height] = rot === 90 ? [s.height, s.width] : [s.width, s.height];
   const fps = rate(s.avg_frame_rate) ? s.avg_frame_rate! : rate(s.r_frame_rate) ? s.r_frame_rate! : '30';
   return { width, height, fps, frames };
@@ -83,14 +118,35 @@ export async function* readFrames(file: string, info: VideoInfo, stride = 1): As
   requireFfmpeg(file);
   const { width, height } = info;
   const size = width * height * 3;
-  const p = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-map', '0:v:0', '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    'ffmpeg',
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-map',
+      '0:v:0',
+      '-vsync',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let err = '';
   p.stderr.on('data', (c: Buffer) => {
     err = (err + c.toString()).slice(-8192);
   });
   const exited = new Promise<string | null>((resolve) => {
     p.on('error', (e) => resolve(`cannot run ffmpeg: ${e.message}`));
-    p.on('close', (code, signal) => resolve(code === 0 ? null : lastLines(err, file) || `ffmpeg exited with ${code ?? signal}`));
+    p.on('close', (code, signal) =>
+      resolve(code === 0 ? null : lastLines(err, file) || `ffmpeg exited with ${code ?? signal}`),
+    );
   });
   let done = false;
   try {
@@ -118,7 +174,10 @@ export async function* readFrames(file: string, info: VideoInfo, stride = 1): As
     const failure = await exited;
     done = true;
     if (failure) throw new Error(`${file}: cannot decode video: ${failure}`);
-    if (fill) throw new Error(`${file}: cannot decode video: the last frame is incomplete (${fill} of ${size} bytes; frame size ${width}x${height} expected)`);
+    if (fill)
+      throw new Error(
+        `${file}: cannot decode video: the last frame is incomplete (${fill} of ${size} bytes; frame size ${width}x${height} expected)`,
+      );
     if (!index) throw new Error(`${file}: cannot decode video: no frames`);
   } finally {
     if (!done && p.exitCode === null && p.signalCode === null) p.kill();

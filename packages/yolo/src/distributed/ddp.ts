@@ -1,7 +1,7 @@
 // Data-parallel training on a c10d process group: the rank layout read from the environment
 // torchrun sets, parameters broadcast from rank 0, and gradients averaged in flat buckets
 // before each optimizer step.
-import { cat, dist, noGrad, tensor, tidy, zerosLike, type nn, type Tensor } from '@tsyolo/torch';
+import { cat, dist, type nn, noGrad, type Tensor, tensor, tidy, zerosLike } from '@tsyolo/torch';
 
 export interface DistEnv {
   rank: number;
@@ -12,10 +12,12 @@ export interface DistEnv {
 /** RANK / WORLD_SIZE / LOCAL_RANK from the environment; null for a single process. */
 export function distEnv(env: NodeJS.ProcessEnv = process.env): DistEnv | null {
   const world = Number(env.WORLD_SIZE ?? 1);
-  if (!Number.isInteger(world) || world < 1) throw new Error(`WORLD_SIZE=${env.WORLD_SIZE}: expected a positive integer`);
+  if (!Number.isInteger(world) || world < 1)
+    throw new Error(`WORLD_SIZE=${env.WORLD_SIZE}: expected a positive integer`);
   if (world === 1) return null;
   const rank = Number(env.RANK);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= world) throw new Error(`RANK=${env.RANK}: expected 0..${world - 1} (WORLD_SIZE=${world})`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= world)
+    throw new Error(`RANK=${env.RANK}: expected 0..${world - 1} (WORLD_SIZE=${world})`);
   const localRank = env.LOCAL_RANK === undefined ? rank : Number(env.LOCAL_RANK);
   return { rank, worldSize: world, localRank };
 }
@@ -40,7 +42,13 @@ export class DDP {
 
   /** Joins the group described by the environment (env:// rendezvous on MASTER_ADDR:MASTER_PORT). */
   static fromEnv(e: DistEnv, timeoutMs = Number(process.env.TSYOLO_DIST_TIMEOUT_MS ?? 1_800_000)): DDP {
-    const pg = dist.initProcessGroup({ backend: 'gloo', rank: e.rank, worldSize: e.worldSize, timeoutMs, storeTimeoutMs: Math.min(timeoutMs, 300_000) });
+    const pg = dist.initProcessGroup({
+      backend: 'gloo',
+      rank: e.rank,
+      worldSize: e.worldSize,
+      timeoutMs,
+      storeTimeoutMs: Math.min(timeoutMs, 300_000),
+    });
     return new DDP(pg, e.localRank);
   }
 
@@ -49,7 +57,9 @@ export class DDP {
     try {
       return fn();
     } catch (e) {
-      throw new DistributedError(`distributed training, rank ${this.rank}/${this.worldSize}: ${what} failed; another worker has probably exited or stalled past the timeout (${(e as Error).message})`);
+      throw new DistributedError(
+        `distributed training, rank ${this.rank}/${this.worldSize}: ${what} failed; another worker has probably exited or stalled past the timeout (${(e as Error).message})`,
+      );
     }
   }
 

@@ -6,24 +6,34 @@ import { cuda } from '@tsyolo/torch';
 export type DeviceSpec = { type: 'cpu' } | { type: 'cuda'; ids: number[] };
 
 export function parseDevice(device: string, cudaCount = cuda.isAvailable() ? cuda.deviceCount() : 0): DeviceSpec {
-  const s = device.trim().toLowerCase().replace(/^cuda:/, '').replace(/\s+/g, '');
+  const s = device
+    .trim()
+    .toLowerCase()
+    .replace(/^cuda:/, '')
+    .replace(/\s+/g, '');
   if (s === 'cpu') return { type: 'cpu' };
   if (s === '') return cudaCount > 0 ? { type: 'cuda', ids: [0] } : { type: 'cpu' };
   if (!/^\d+(,\d+)*$/.test(s)) throw new Error(`--device ${device}: expected cpu, or CUDA device ids such as 0 or 0,1`);
   const ids = s.split(',').map(Number);
   if (new Set(ids).size !== ids.length) throw new Error(`--device ${device}: a device is named twice`);
   if (cudaCount === 0) {
-    throw new Error(`--device ${device}: CUDA is not available (this libtorch is a CPU build, or no GPU is visible); use --device cpu, or build with LIBTORCH=/path/to/a/cuda/libtorch`);
+    throw new Error(
+      `--device ${device}: CUDA is not available (this libtorch is a CPU build, or no GPU is visible); use --device cpu, or build with LIBTORCH=/path/to/a/cuda/libtorch`,
+    );
   }
   const bad = ids.filter((i) => i >= cudaCount);
-  if (bad.length) throw new Error(`--device ${device}: no CUDA device ${bad.join(', ')} (this machine has ${cudaCount}: ${Array.from({ length: cudaCount }, (_, i) => i).join(', ')})`);
+  if (bad.length)
+    throw new Error(
+      `--device ${device}: no CUDA device ${bad.join(', ')} (this machine has ${cudaCount}: ${Array.from({ length: cudaCount }, (_, i) => i).join(', ')})`,
+    );
   return { type: 'cuda', ids };
 }
 
 /** The device one rank uses: its local rank's entry of the list (so --device 2,3 trains on 2 and 3). */
 export function rankDevice(spec: DeviceSpec, localRank: number): string {
   if (spec.type === 'cpu') return 'cpu';
-  if (localRank >= spec.ids.length) throw new Error(`local rank ${localRank} has no device: --device names ${spec.ids.length} (${spec.ids.join(',')})`);
+  if (localRank >= spec.ids.length)
+    throw new Error(`local rank ${localRank} has no device: --device names ${spec.ids.length} (${spec.ids.join(',')})`);
   return `cuda:${spec.ids[localRank]}`;
 }
 
@@ -34,6 +44,9 @@ export function describeDevice(spec: DeviceSpec): string {
 /** Parses --device for a command that runs on the CPU only for now: a CUDA request is an error saying so. */
 export function requireCpu(device: string, command: string): DeviceSpec {
   const spec = parseDevice(device);
-  if (spec.type === 'cuda') throw new Error(`--device ${device}: ${describeDevice(spec)} found, but tsyolo ${command} runs on the CPU only for now; use --device cpu`);
+  if (spec.type === 'cuda')
+    throw new Error(
+      `--device ${device}: ${describeDevice(spec)} found, but tsyolo ${command} runs on the CPU only for now; use --device cpu`,
+    );
   return spec;
 }

@@ -2,7 +2,7 @@
 // worker processes with the environment torchrun sets (MASTER_ADDR, MASTER_PORT, WORLD_SIZE,
 // RANK, LOCAL_RANK, LOCAL_WORLD_SIZE), forwards SIGINT/SIGTERM, and when one worker fails
 // stops the others (SIGTERM, then SIGKILL after a grace period) and reports which one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
@@ -55,11 +55,22 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
     const rank = nodeRank * o.nproc + local;
     const p = spawn(process.execPath, o.argv, {
       stdio: 'inherit',
-      env: { ...base, MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), WORLD_SIZE: String(world), RANK: String(rank), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(o.nproc), TSYOLO_NUM_THREADS: threads },
+      env: {
+        ...base,
+        MASTER_ADDR: masterAddr,
+        MASTER_PORT: String(masterPort),
+        WORLD_SIZE: String(world),
+        RANK: String(rank),
+        LOCAL_RANK: String(local),
+        LOCAL_WORLD_SIZE: String(o.nproc),
+        TSYOLO_NUM_THREADS: threads,
+      },
     });
     procs.push(p);
   }
-  log(`launched ${o.nproc} workers (ranks ${nodeRank * o.nproc}..${nodeRank * o.nproc + o.nproc - 1} of ${world}, master ${masterAddr}:${masterPort}, ${threads} libtorch threads each; pids ${procs.map((p) => p.pid).join(' ')})`);
+  log(
+    `launched ${o.nproc} workers (ranks ${nodeRank * o.nproc}..${nodeRank * o.nproc + o.nproc - 1} of ${world}, master ${masterAddr}:${masterPort}, ${threads} libtorch threads each; pids ${procs.map((p) => p.pid).join(' ')})`,
+  );
 
   const forward = (sig: NodeJS.Signals): void => {
     for (const p of procs) if (p.exitCode === null) p.kill(sig);
@@ -80,7 +91,9 @@ export async function launch(o: LaunchOptions): Promise<LaunchResult> {
               if ((code !== 0 || signal) && !failed) {
                 failed = { rank: nodeRank * o.nproc + local, code, signal };
                 const others = procs.filter((q) => q !== p && q.exitCode === null && q.signalCode === null);
-                log(`worker rank ${failed.rank} (pid ${p.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ${others.length} worker(s)`);
+                log(
+                  `worker rank ${failed.rank} (pid ${p.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}; stopping the other ${others.length} worker(s)`,
+                );
                 for (const q of others) q.kill('SIGTERM');
                 killTimer = setTimeout(() => {
                   for (const q of procs) if (q.exitCode === null && q.signalCode === null) q.kill('SIGKILL');

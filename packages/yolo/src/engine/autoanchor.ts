@@ -31,10 +31,10 @@
 //     min over sides of min(r, 1/r) = exp(−max(|log w − log kw|, |log h − log kh|)), so the inner loop over
 //     labels × anchors needs no division. checkAnchors' bpr/aat follow yolov5's float32 arithmetic.
 import { noGrad, tensor, tidy } from '@tsyolo/torch';
-import type { DetectionModel } from '../models/model.js';
-import { checkAnchorOrder } from '../models/model.js';
 import { Xoshiro128 } from '../data/rng.js';
 import type { Rng } from '../data/types.js';
+import type { DetectionModel } from '../models/model.js';
+import { checkAnchorOrder } from '../models/model.js';
 
 const PREFIX = 'AutoAnchor: ';
 const f32 = Math.fround;
@@ -96,7 +96,8 @@ export function labelSizes(
   imgsz: number,
   scales?: ArrayLike<number>,
 ): Float32Array {
-  if (shapes.length !== labels.length) throw new Error(`AutoAnchor: ${shapes.length} image shapes but ${labels.length} label sets`);
+  if (shapes.length !== labels.length)
+    throw new Error(`AutoAnchor: ${shapes.length} image shapes but ${labels.length} label sets`);
   let total = 0;
   for (const l of labels) {
     if (l.length % 5) throw new Error(`AutoAnchor: label rows must have 5 values (got ${l.length} values)`);
@@ -124,7 +125,11 @@ export function labelSizes(
  * yolov5's anchor fit of labels `wh` (N × 2 flat) to `anchors` (K × 2 flat, pixels), in float32 arithmetic:
  * bpr = share of labels whose best anchor has x > 1/thr; aat = mean count of anchors with x > 1/thr per label.
  */
-export function anchorMetric(wh: ArrayLike<number>, anchors: ArrayLike<number>, thr = 4.0): { bpr: number; aat: number } {
+export function anchorMetric(
+  wh: ArrayLike<number>,
+  anchors: ArrayLike<number>,
+  thr = 4.0,
+): { bpr: number; aat: number } {
   const n = wh.length >> 1;
   const k = anchors.length >> 1;
   const t = f32(1 / thr);
@@ -188,7 +193,14 @@ export function checkAnchors(opts: CheckAnchorsOptions): CheckAnchorsResult {
   // 2. kmeanAnchors on the label sizes without the random scale (yolov5 hands it the dataset, whose
   //    sizes it recomputes unscaled), continuing the same random stream
   const na = current.length >> 1;
-  const candidate = kmeanAnchors(labelSizes(shapes, labels, imgsz), { n: na, imgSize: imgsz, thr, gen: opts.gen ?? 1000, rng, log });
+  const candidate = kmeanAnchors(labelSizes(shapes, labels, imgsz), {
+    n: na,
+    imgSize: imgsz,
+    thr,
+    gen: opts.gen ?? 1000,
+    rng,
+    log,
+  });
   const newBpr = anchorMetric(wh, candidate, thr).bpr;
   if (!(newBpr > bpr)) {
     log(`${PREFIX}recomputed anchors reach BPR ${newBpr.toFixed(3)}, not better; keeping the current anchors`);
@@ -198,7 +210,11 @@ export function checkAnchors(opts: CheckAnchorsOptions): CheckAnchorsResult {
   // 3. write them in: pixels in the buffer's dtype and device, order check (in pixels, as yolov5), then grid units
   const { device, dtype, shape } = d.anchors;
   noGrad(() => {
-    const px = tidy(() => tensor(candidate).to(device, dtype).view(...shape));
+    const px = tidy(() =>
+      tensor(candidate)
+        .to(device, dtype)
+        .view(...shape),
+    );
     d.anchors = px; // replaces (and frees) the old buffer, resets the grids
     checkAnchorOrder(d);
     d.anchors = tidy(() => {
@@ -385,7 +401,13 @@ function usableLabelSizes(whAllLabels: ArrayLike<number>, log: (msg: string) => 
  * population standard deviation, scaled back; when k-means cannot give n centres (too few or too
  * alike labels), 2n sorted uniforms times imgSize, yolov5's random initialisation.
  */
-function initialAnchors(wh: Float64Array, n: number, imgSize: number, rng: Rng, log: (msg: string) => void): Float64Array {
+function initialAnchors(
+  wh: Float64Array,
+  n: number,
+  imgSize: number,
+  rng: Rng,
+  log: (msg: string) => void,
+): Float64Array {
   const N = wh.length >> 1;
   let k: Float64Array | null = null;
   if (N >= n) {
@@ -464,7 +486,12 @@ function anchorFitness(wh: Float64Array, n: number, thr: number): (kk: Float64Ar
  * multiplies the anchors by a random factor (see mutationFactors), keeps every side at 2 px or more,
  * and adopts the result when its fitness is strictly higher. Returns the best anchors and their fitness.
  */
-function evolveAnchors(k: Float64Array, fitness: (kk: Float64Array) => number, gen: number, rng: Rng): { k: Float64Array; f: number } {
+function evolveAnchors(
+  k: Float64Array,
+  fitness: (kk: Float64Array) => number,
+  gen: number,
+  rng: Rng,
+): { k: Float64Array; f: number } {
   let f = fitness(k);
   const scratch = { mask: new Float64Array(k.length), z: new Float64Array(k.length) };
   const v = new Float64Array(k.length);

@@ -26,7 +26,13 @@ export function splitParams(model: nn.Module): ParamGroups {
   return g;
 }
 
-export function smartOptimizer(model: nn.Module, name: OptimizerName, lr: number, momentum: number, decay: number): optim.Optimizer {
+export function smartOptimizer(
+  model: nn.Module,
+  name: OptimizerName,
+  lr: number,
+  momentum: number,
+  decay: number,
+): optim.Optimizer {
   const g = splitParams(model);
   let opt: optim.Optimizer;
   switch (name) {

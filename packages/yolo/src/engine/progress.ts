@@ -15,11 +15,19 @@ export class EpochProgress {
     const tty = verbose && !silent && process.stdout.isTTY;
     this.bar = tty
       ? new cliProgress.SingleBar(
-          { format: '{epoch} {box} {obj} {cls} {inst} {size}: {bar} {value}/{total} [{duration_formatted}<{eta_formatted}]', hideCursor: true, clearOnComplete: false },
+          {
+            format:
+              '{epoch} {box} {obj} {cls} {inst} {size}: {bar} {value}/{total} [{duration_formatted}<{eta_formatted}]',
+            hideCursor: true,
+            clearOnComplete: false,
+          },
           cliProgress.Presets.shades_classic,
         )
       : null;
-    if (verbose && !silent) console.log(`${'Epoch'.padStart(10)}${'box_loss'.padStart(11)}${'obj_loss'.padStart(11)}${'cls_loss'.padStart(11)}${'Instances'.padStart(11)}${'Size'.padStart(11)}`);
+    if (verbose && !silent)
+      console.log(
+        `${'Epoch'.padStart(10)}${'box_loss'.padStart(11)}${'obj_loss'.padStart(11)}${'cls_loss'.padStart(11)}${'Instances'.padStart(11)}${'Size'.padStart(11)}`,
+      );
     this.bar?.start(total, 0, this.fields([0, 0, 0], 0, 0));
   }
   private fields(m: number[], inst: number, size: number): Record<string, string> {

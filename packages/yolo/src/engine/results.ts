@@ -1,8 +1,8 @@
 // results.csv with yolov5's columns and layout (each value right-aligned in 20 characters).
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@tsyolo/torch';
-import { g5 } from '../util/python.js';
 import { readCsvTable } from '../util/csv-table.js';
+import { g5 } from '../util/python.js';
 
 export { g5 };
 /** results.csv as its header and numeric rows. */
@@ -26,6 +26,8 @@ export const RESULT_KEYS = [
 
 /** Adds a row (the whole file is rewritten atomically: a kill never leaves half a row). */
 export function appendResults(file: string, epoch: number, values: readonly number[]): void {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : ['epoch', ...RESULT_KEYS].map((k) => k.padStart(20)).join(',') + '\n';
-  writeFileAtomic(file, new TextEncoder().encode(old + [epoch, ...values].map(g5).join(',') + '\n'));
+  const old = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : `${['epoch', ...RESULT_KEYS].map((k) => k.padStart(20)).join(',')}\n`;
+  writeFileAtomic(file, new TextEncoder().encode(`${old + [epoch, ...values].map(g5).join(',')}\n`));
 }

@@ -2,8 +2,16 @@
 // optimizer state, epoch, best fitness, early-stopping state, options, hyperparameters, the
 // libtorch RNG state), and stripping to deployable FP16 weights (EMA only).
 import { closeSync, copyFileSync, fsyncSync, linkSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { getRngState, loadSafetensors, noGrad, optim, readSafetensorsMetadata, tidy, type Tensor } from '@tsyolo/torch';
-import { saveCheckpoint, readCheckpointMeta, TSYOLO_META_KEY, type CheckpointMeta } from '../models/checkpoint.js';
+import {
+  getRngState,
+  loadSafetensors,
+  noGrad,
+  type optim,
+  readSafetensorsMetadata,
+  type Tensor,
+  tidy,
+} from '@tsyolo/torch';
+import { type CheckpointMeta, readCheckpointMeta, saveCheckpoint, TSYOLO_META_KEY } from '../models/checkpoint.js';
 import type { DetectionModel } from '../models/model.js';
 import type { ModelEMA } from './ema.js';
 
@@ -22,7 +30,13 @@ interface SavedOptimizer {
   scalars: Record<string, Record<string, number>>;
 }
 
-export function saveTrainCheckpoint(path: string, model: DetectionModel, ema: ModelEMA, optimizer: optim.Optimizer, st: TrainState): void {
+export function saveTrainCheckpoint(
+  path: string,
+  model: DetectionModel,
+  ema: ModelEMA,
+  optimizer: optim.Optimizer,
+  st: TrainState,
+): void {
   const sd = optimizer.stateDict();
   const tensors = new Map<string, Tensor>();
   const scalars: Record<string, Record<string, number>> = {};
@@ -65,23 +79,30 @@ export function loadTrainCheckpoint(path: string): LoadedTrainState {
   const extra = meta.extra as unknown as TrainState & { updates: number; optimizer?: SavedOptimizer; kind?: string };
   if (extra.kind !== 'training' || !extra.optimizer) {
     for (const t of st.tensors.values()) t.dispose();
-    throw new Error(`${path}: holds final (stripped) weights without optimizer state: nothing to resume (train from it with --weights instead)`);
+    throw new Error(
+      `${path}: holds final (stripped) weights without optimizer state: nothing to resume (train from it with --weights instead)`,
+    );
   }
-  const pick = (prefix: string): Map<string, Tensor> => new Map([...st.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+  const pick = (prefix: string): Map<string, Tensor> =>
+    new Map([...st.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
   const state = new Map<number, Record<string, Tensor | number>>();
   for (const [k, t] of pick('optimizer.state.')) {
     const dot = k.indexOf('.');
     const i = Number(k.slice(0, dot));
     (state.get(i) ?? state.set(i, {}).get(i)!)[k.slice(dot + 1)] = t;
   }
-  for (const [i, s] of Object.entries(extra.optimizer.scalars)) Object.assign(state.get(Number(i)) ?? state.set(Number(i), {}).get(Number(i))!, s);
+  for (const [i, s] of Object.entries(extra.optimizer.scalars))
+    Object.assign(state.get(Number(i)) ?? state.set(Number(i), {}).get(Number(i))!, s);
   return {
     meta,
     state: extra,
     updates: extra.updates,
     model: pick('model.'),
     ema: pick('ema.'),
-    optimizer: { state, paramGroups: extra.optimizer.paramGroups as unknown as optim.OptimizerStateDict['paramGroups'] },
+    optimizer: {
+      state,
+      paramGroups: extra.optimizer.paramGroups as unknown as optim.OptimizerStateDict['paramGroups'],
+    },
     rng: st.tensors.get('rng.torch') ?? null,
     dispose: () => {
       for (const t of st.tensors.values()) t.dispose();
@@ -93,15 +114,29 @@ export function loadTrainCheckpoint(path: string): LoadedTrainState {
  * Final weights: the EMA (or the model) in FP16, no optimizer, epoch −1, as yolov5's
  * strip_optimizer. Returns the file size in bytes.
  */
-export function writeStripped(path: string, weights: DetectionModel, meta: { bestFitness: number | null; extra?: Record<string, unknown> }): number {
+export function writeStripped(
+  path: string,
+  weights: DetectionModel,
+  meta: { bestFitness: number | null; extra?: Record<string, unknown> },
+): number {
   tidy(() => {
     const half = new Map<string, Tensor>();
     noGrad(() => {
       for (const [k, t] of weights.stateDict()) half.set(k, t.dtype === 'float32' ? t.half() : t);
     });
     // a view of the weights as a model-like state for saveCheckpoint
-    const shim = { stateDict: () => half, cfg: weights.cfg, names: weights.names, stride: weights.stride, nc: weights.nc } as unknown as DetectionModel;
-    saveCheckpoint(path, shim, { epoch: -1, bestFitness: meta.bestFitness, extra: { ...(meta.extra ?? {}), kind: 'final' } });
+    const shim = {
+      stateDict: () => half,
+      cfg: weights.cfg,
+      names: weights.names,
+      stride: weights.stride,
+      nc: weights.nc,
+    } as unknown as DetectionModel;
+    saveCheckpoint(path, shim, {
+      epoch: -1,
+      bestFitness: meta.bestFitness,
+      extra: { ...(meta.extra ?? {}), kind: 'final' },
+    });
   });
   return statSync(path).size;
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { encodeTFRecord, iterTFRecords, TFRecordError } from './tfrecord.js';
 
-export { TFRecordError, crc32c, maskedCrc32c, encodeTFRecord, iterTFRecords, type TFRecord } from './tfrecord.js';
+export { crc32c, encodeTFRecord, iterTFRecords, maskedCrc32c, type TFRecord, TFRecordError } from './tfrecord.js';
 
 /** `file_version` of the first event of every file TensorBoard reads. */
 export const EVENT_FILE_VERSION = 'brain.Event:2';
@@ -74,7 +74,12 @@ interface EventObject {
 }
 
 /** Serialize an Event (as protobuf does for proto3, a zero step is left out). */
-export function encodeEvent(event: { wallTime: number; step?: number | bigint; fileVersion?: string; scalars?: readonly ScalarValue[] }): Uint8Array {
+export function encodeEvent(event: {
+  wallTime: number;
+  step?: number | bigint;
+  fileVersion?: string;
+  scalars?: readonly ScalarValue[];
+}): Uint8Array {
   const msg: Record<string, unknown> = { wallTime: event.wallTime };
   if (event.step !== undefined && event.step !== 0 && event.step !== 0n) {
     // int64: a number when exact, else the decimal string protobufjs parses into a Long.
@@ -122,7 +127,9 @@ export function readEvents(path: string): TensorBoardEvent[] {
 }
 
 /** TensorBoard's event file name: `events.out.tfevents.<unix seconds>.<hostname>.<pid>.<n><suffix>`. */
-export function eventFileName(opts: { time?: number; hostname?: string; pid?: number; index?: number; suffix?: string } = {}): string {
+export function eventFileName(
+  opts: { time?: number; hostname?: string; pid?: number; index?: number; suffix?: string } = {},
+): string {
   const secs = Math.floor(opts.time ?? Date.now() / 1000);
   return `events.out.tfevents.${String(secs).padStart(10, '0')}.${opts.hostname ?? osHostname()}.${opts.pid ?? process.pid}.${opts.index ?? 0}${opts.suffix ?? ''}`;
 }
@@ -187,13 +194,18 @@ export class SummaryWriter {
   /** Log `value` (stored as float32) under `tag` at `step`; `wallTime` in seconds, default now. */
   addScalar(tag: string, value: number, step: number | bigint = 0, wallTime: number = Date.now() / 1000): void {
     if (typeof tag !== 'string' || tag === '') throw new TypeError('SummaryWriter: tag must be a non-empty string');
-    if (typeof value !== 'number') throw new TypeError(`SummaryWriter: value of ${tag} must be a number, got ${typeof value}`);
+    if (typeof value !== 'number')
+      throw new TypeError(`SummaryWriter: value of ${tag} must be a number, got ${typeof value}`);
     checkStep(step);
     this.writeEvent({ wallTime, step, scalars: [{ tag, value }] });
   }
 
   /** addScalar for each entry of `values` (one event per tag, like YOLOv5's loop over its logged keys). */
-  addScalarDict(values: Readonly<Record<string, number>>, step: number | bigint = 0, wallTime: number = Date.now() / 1000): void {
+  addScalarDict(
+    values: Readonly<Record<string, number>>,
+    step: number | bigint = 0,
+    wallTime: number = Date.now() / 1000,
+  ): void {
     for (const [tag, value] of Object.entries(values)) this.addScalar(tag, value, step, wallTime);
   }
 

@@ -64,7 +64,7 @@ export interface TFRecord {
   data: Buffer;
 }
 
-const hex = (n: number) => '0x' + n.toString(16).padStart(8, '0');
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
 /**
  * Split a buffer of TFRecords, verifying both CRCs of each record.
@@ -75,17 +75,29 @@ export function* iterTFRecords(buf: Buffer, source = '<buffer>'): Generator<TFRe
   while (pos < buf.length) {
     const offset = pos;
     if (buf.length - pos < TFRECORD_HEADER_BYTES) {
-      throw new TFRecordError(`truncated record header (${buf.length - pos} of ${TFRECORD_HEADER_BYTES} bytes)`, source, offset);
+      throw new TFRecordError(
+        `truncated record header (${buf.length - pos} of ${TFRECORD_HEADER_BYTES} bytes)`,
+        source,
+        offset,
+      );
     }
     const lenCrc = buf.readUInt32LE(pos + 8);
     const lenExpected = maskedCrc32c(buf.subarray(pos, pos + 8));
     if (lenCrc !== lenExpected) {
-      throw new TFRecordError(`corrupted record length (crc ${hex(lenCrc)}, expected ${hex(lenExpected)})`, source, offset);
+      throw new TFRecordError(
+        `corrupted record length (crc ${hex(lenCrc)}, expected ${hex(lenExpected)})`,
+        source,
+        offset,
+      );
     }
     const len64 = buf.readBigUInt64LE(pos);
     const avail = buf.length - pos - TFRECORD_HEADER_BYTES - TFRECORD_FOOTER_BYTES;
     if (len64 > BigInt(Math.max(avail, 0))) {
-      throw new TFRecordError(`truncated record (length ${len64}, ${Math.max(avail, 0)} data bytes left)`, source, offset);
+      throw new TFRecordError(
+        `truncated record (length ${len64}, ${Math.max(avail, 0)} data bytes left)`,
+        source,
+        offset,
+      );
     }
     const len = Number(len64);
     const start = pos + TFRECORD_HEADER_BYTES;
@@ -93,7 +105,11 @@ export function* iterTFRecords(buf: Buffer, source = '<buffer>'): Generator<TFRe
     const dataCrc = buf.readUInt32LE(start + len);
     const dataExpected = maskedCrc32c(data);
     if (dataCrc !== dataExpected) {
-      throw new TFRecordError(`corrupted record data (crc ${hex(dataCrc)}, expected ${hex(dataExpected)})`, source, offset);
+      throw new TFRecordError(
+        `corrupted record data (crc ${hex(dataCrc)}, expected ${hex(dataExpected)})`,
+        source,
+        offset,
+      );
     }
     yield { offset, data };
     pos = start + len + TFRECORD_FOOTER_BYTES;

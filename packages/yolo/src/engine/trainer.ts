@@ -13,14 +13,14 @@ import { endEpoch } from './train/end-of-epoch.js';
 import { trainEpoch } from './train/epoch.js';
 import { finish } from './train/finish.js';
 import { openLoop } from './train/loop.js';
-import { trainDefaults, type TrainOptions, type TrainResult } from './train/options.js';
+import { type TrainOptions, type TrainResult, trainDefaults } from './train/options.js';
 import { prepareModel } from './train/prepare-model.js';
 import { setUpRun } from './train/setup.js';
 
-export { DEFAULT_HYP, trainDefaults, type TrainOptions, type TrainResult } from './train/options.js';
-export { latestRun } from './train/run-folder.js';
-export { classWeights, imageWeights } from './train/image-weights.js';
 export { formatVal } from './train/end-of-epoch.js';
+export { classWeights, imageWeights } from './train/image-weights.js';
+export { DEFAULT_HYP, type TrainOptions, type TrainResult, trainDefaults } from './train/options.js';
+export { latestRun } from './train/run-folder.js';
 
 /**
  * Trains a detector. Whatever happens (completion, early stop, a signal, a diverged loss, or an

@@ -1,16 +1,16 @@
 // Validation as yolov5's val.py computes it: multi-label NMS at conf 0.001 / IoU 0.6, boxes
 // mapped back to the original images, matching at IoU 0.50:0.05:0.95, AP per class, P/R at
 // the best mean-F1 confidence, optional losses on the raw outputs, per-image timing.
-import { cat, fromTypedArray, inferenceMode, noGrad, tensor, tidy, type Tensor } from '@tsyolo/torch';
-import type { DetectionModel } from '../models/model.js';
-import { nonMaxSuppression, type NmsOptions } from '../boxes/nms.js';
-import { scaleBoxes, xywh2xyxy, type RatioPad } from '../boxes/convert.js';
-import { apPerClass, processBatch, type ApPerClassResult } from '../metrics/ap.js';
-import type { ComputeLoss } from '../loss/compute-loss.js';
+import { cat, fromTypedArray, inferenceMode, noGrad, type Tensor, tensor, tidy } from '@tsyolo/torch';
+import { type RatioPad, scaleBoxes, xywh2xyxy } from '../boxes/convert.js';
+import { type NmsOptions, nonMaxSuppression } from '../boxes/nms.js';
 import type { Batch, DataLoader } from '../data/loader.js';
 import { Ensemble } from '../detect/ensemble.js';
-import { forwardAugment } from '../detect/tta.js';
 import { OnnxModel } from '../detect/onnx-model.js';
+import { forwardAugment } from '../detect/tta.js';
+import type { ComputeLoss } from '../loss/compute-loss.js';
+import { type ApPerClassResult, apPerClass, processBatch } from '../metrics/ap.js';
+import type { DetectionModel } from '../models/model.js';
 
 /** Images per forward pass inside a validation batch. */
 export const INFER_CHUNK = 8;
@@ -77,14 +77,29 @@ export interface ValResult {
  */
 export async function validate(model: ValModel, loader: DataLoader, opts: ValOptions = {}): Promise<ValResult> {
   const nc = model.nc;
-  const nms: NmsOptions = { confThres: opts.confThres ?? 0.001, iouThres: opts.iouThres ?? 0.6, multiLabel: true, agnostic: opts.singleCls ?? false, maxDet: opts.maxDet ?? 300 };
+  const nms: NmsOptions = {
+    confThres: opts.confThres ?? 0.001,
+    iouThres: opts.iouThres ?? 0.6,
+    multiLabel: true,
+    agnostic: opts.singleCls ?? false,
+    maxDet: opts.maxDet ?? 300,
+  };
   const onnx = model instanceof OnnxModel ? model : null;
   const native = model instanceof OnnxModel ? null : model;
   if (onnx && opts.augment) throw new Error(`${onnx.path}: test-time augmentation (--augment) needs PyTorch weights`);
   if (onnx && opts.computeLoss) throw new Error(`${onnx.path}: losses need the PyTorch model`);
   const training = native?.training ?? false;
   native?.eval();
-  const stats: ValStats = { correct: [], confs: [], pcls: [], tcls: [], loss: [0, 0, 0], seen: 0, nBatches: 0, t: { pre: 0, inference: 0, nms: 0 } };
+  const stats: ValStats = {
+    correct: [],
+    confs: [],
+    pcls: [],
+    tcls: [],
+    loss: [0, 0, 0],
+    seen: 0,
+    nBatches: 0,
+    t: { pre: 0, inference: 0, nms: 0 },
+  };
   try {
     for await (const batch of loader.epoch(opts.epoch ?? 0)) {
       // ONNX Runtime runs asynchronously: its predictions are made before the synchronous scope below
@@ -99,7 +114,17 @@ export async function validate(model: ValModel, loader: DataLoader, opts: ValOpt
   } finally {
     native?.train(training);
   }
-  return summarize(nc, stats.correct, stats.confs, stats.pcls, stats.tcls, stats.loss, stats.nBatches, stats.seen, stats.t);
+  return summarize(
+    nc,
+    stats.correct,
+    stats.confs,
+    stats.pcls,
+    stats.tcls,
+    stats.loss,
+    stats.nBatches,
+    stats.seen,
+    stats.t,
+  );
 }
 
 /** What validate gathers batch after batch: per image matches, confidences and classes, losses, counts, times. */
@@ -153,7 +178,15 @@ function validateBatch(batch: Batch, from: BatchPredictor, nms: NmsOptions, stat
     const [shape0, ratioPad] = batch.shapes[si];
     scoreImage(p, labels, [h, w], shape0, ratioPad, stats, opts.singleCls);
   });
-  opts.onBatch?.({ images: batch.images, targets, preds, paths: batch.paths, shapes: batch.shapes.map((s) => s[0]), ratioPads: batch.shapes.map((s) => s[1]), batchIndex: stats.nBatches });
+  opts.onBatch?.({
+    images: batch.images,
+    targets,
+    preds,
+    paths: batch.paths,
+    shapes: batch.shapes.map((s) => s[0]),
+    ratioPads: batch.shapes.map((s) => s[1]),
+    batchIndex: stats.nBatches,
+  });
   stats.nBatches++;
 }
 
@@ -194,23 +227,43 @@ function scoreImage(
 }
 
 /** A forward pass without gradients: test-time augmentation's predictions (no raw outputs), else predictions and raw outputs. */
-function forwardOnce(m: DetectionModel | Ensemble, x: Tensor, augment?: boolean): { pred: Tensor; raw: Tensor[] | null } {
-  return noGrad(() => (augment ? { pred: m instanceof Ensemble ? m.predict(x, true) : forwardAugment(m, x), raw: null } : m.forwardBoth(x)));
+function forwardOnce(
+  m: DetectionModel | Ensemble,
+  x: Tensor,
+  augment?: boolean,
+): { pred: Tensor; raw: Tensor[] | null } {
+  return noGrad(() =>
+    augment ? { pred: m instanceof Ensemble ? m.predict(x, true) : forwardAugment(m, x), raw: null } : m.forwardBoth(x),
+  );
 }
 
 /**
  * forwardOnce over sub-batches of INFER_CHUNK images, concatenated (on the CPU, per-image cost at batch
  * 32 is ~1.6x that at 8); the input goes channels-last first when the model is laid out so.
  */
-function forwardChunked(m: DetectionModel | Ensemble, input: Tensor, augment?: boolean): { pred: Tensor; raw: Tensor[] | null } {
+function forwardChunked(
+  m: DetectionModel | Ensemble,
+  input: Tensor,
+  augment?: boolean,
+): { pred: Tensor; raw: Tensor[] | null } {
   const layout = m instanceof Ensemble ? m.models[0].layout : m.layout;
   const x = layout === 'channels_last' ? input.contiguous('channels_last') : input;
   if (x.shape[0] <= INFER_CHUNK) return forwardOnce(m, x, augment);
   const outs = x.split(INFER_CHUNK, 0).map((c) => forwardOnce(m, c, augment));
   const raws = outs.map((o) => o.raw);
   return {
-    pred: cat(outs.map((o) => o.pred), 0),
-    raw: raws.every((r) => r) ? raws[0]!.map((_, l) => cat(raws.map((r) => r![l]), 0)) : null,
+    pred: cat(
+      outs.map((o) => o.pred),
+      0,
+    ),
+    raw: raws.every((r) => r)
+      ? raws[0]!.map((_, l) =>
+          cat(
+            raws.map((r) => r![l]),
+            0,
+          ),
+        )
+      : null,
   };
 }
 

@@ -47,11 +47,20 @@ export function parseNumber(s: string): number {
 
 /** Parses evolve.csv text; `where` (the file) names the source in errors. Blank lines are skipped. */
 export function parsePopulation(text: string, where: string): Population {
-  const lines = text.split(/\r?\n/).map((l, i) => ({ l, n: i + 1 })).filter(({ l }) => l.trim() !== '');
-  if (!lines.length) throw new Error(`${where}: empty file (expected a header line of ${RESULT_COLUMNS.length} result columns and the hyperparameters)`);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ l, n: i + 1 }))
+    .filter(({ l }) => l.trim() !== '');
+  if (!lines.length)
+    throw new Error(
+      `${where}: empty file (expected a header line of ${RESULT_COLUMNS.length} result columns and the hyperparameters)`,
+    );
   const header = cells(lines[0].l);
   RESULT_COLUMNS.forEach((c, i) => {
-    if (header[i] !== c) throw new Error(`${where}: header column ${i + 1} is '${header[i] ?? ''}', expected '${c}' (columns: ${RESULT_COLUMNS.join(', ')}, then hyperparameters)`);
+    if (header[i] !== c)
+      throw new Error(
+        `${where}: header column ${i + 1} is '${header[i] ?? ''}', expected '${c}' (columns: ${RESULT_COLUMNS.join(', ')}, then hyperparameters)`,
+      );
   });
   const hypKeys = header.slice(RESULT_COLUMNS.length);
   const seen = new Set<string>();
@@ -62,10 +71,12 @@ export function parsePopulation(text: string, where: string): Population {
   }
   const rows = lines.slice(1).map(({ l, n }) => {
     const c = cells(l);
-    if (c.length !== header.length) throw new Error(`${where}:${n}: expected ${header.length} values, found ${c.length}`);
+    if (c.length !== header.length)
+      throw new Error(`${where}:${n}: expected ${header.length} values, found ${c.length}`);
     return c.map((s, j) => {
       const v = parseNumber(s);
-      if (Number.isNaN(v) && s.toLowerCase() !== 'nan') throw new Error(`${where}:${n}: column '${header[j]}' holds '${s}', not a number`);
+      if (Number.isNaN(v) && s.toLowerCase() !== 'nan')
+        throw new Error(`${where}:${n}: column '${header[j]}' holds '${s}', not a number`);
       return v;
     });
   });
@@ -80,8 +91,14 @@ export function rowHyp(p: Population, row: readonly number[]): Record<string, nu
 }
 
 /** A row for this population's columns: the 7 results, then each hyp column's value from `hyp`. */
-export function makeRow(p: Population, results: readonly number[], hyp: Readonly<Record<string, number>>, where: string): number[] {
-  if (results.length !== RESULT_COLUMNS.length) throw new Error(`${where}: expected ${RESULT_COLUMNS.length} results, got ${results.length}`);
+export function makeRow(
+  p: Population,
+  results: readonly number[],
+  hyp: Readonly<Record<string, number>>,
+  where: string,
+): number[] {
+  if (results.length !== RESULT_COLUMNS.length)
+    throw new Error(`${where}: expected ${RESULT_COLUMNS.length} results, got ${results.length}`);
   return [
     ...results,
     ...p.hypKeys.map((k) => {

@@ -11,24 +11,26 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadHyp, validateHyp } from '../data/hyp.js';
-import type { Hyp } from '../data/types.js';
 import { Xoshiro128 } from '../data/rng.js';
+import type { Hyp } from '../data/types.js';
 import { distEnv } from '../distributed/ddp.js';
 import { incrementPath } from '../engine/paths.js';
-import { fitness } from '../metrics/ap.js';
 import { readResults } from '../engine/results.js';
-import { train, trainDefaults, type TrainOptions, type TrainResult } from '../engine/trainer.js';
+import { type TrainOptions, type TrainResult, train, trainDefaults } from '../engine/trainer.js';
+import { fitness } from '../metrics/ap.js';
 import { rowHyp } from './csv.js';
 import type { LockOptions } from './lock.js';
 import { MUTATION_KEYS } from './meta.js';
 import { mutate } from './mutate.js';
-import { bestOf, type EvolveBest } from './report.js';
 import { plotEvolve } from './plot.js';
-import { selectParent, type ParentSelection } from './select.js';
+import { bestOf, type EvolveBest } from './report.js';
+import { type ParentSelection, selectParent } from './select.js';
 import { addGeneration, EVOLVE_CSV, EVOLVED_YAML, readPopulation } from './store.js';
 
 /** What evolve() needs of a training run (the real `train` by default; tests inject a fake). */
-export type EvolveTrainFn = (options: Partial<TrainOptions>) => Promise<Pick<TrainResult, 'saveDir' | 'metrics' | 'stoppedBy'>>;
+export type EvolveTrainFn = (
+  options: Partial<TrainOptions>,
+) => Promise<Pick<TrainResult, 'saveDir' | 'metrics' | 'stoppedBy'>>;
 
 export interface EvolveOptions {
   /** generations to train now (added to those already in the folder) */
@@ -101,9 +103,13 @@ export function generationResults(r: Pick<TrainResult, 'saveDir' | 'metrics'>): 
 /** Trains `o.generations` generations into the population folder and reports its best row. */
 export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Promise<EvolveResult> {
   const de = distEnv();
-  if (de) throw new Error(`--evolve does not work in multi-process training (WORLD_SIZE=${de.worldSize}); run one process per worker instead, each with its own --seed and the same --evolve-population folder`);
+  if (de)
+    throw new Error(
+      `--evolve does not work in multi-process training (WORLD_SIZE=${de.worldSize}); run one process per worker instead, each with its own --seed and the same --evolve-population folder`,
+    );
   if (opts.ddp) throw new Error('--evolve does not work with a process group (ddp); evolve in single processes');
-  if (!Number.isInteger(o.generations) || o.generations < 1) throw new Error(`--evolve ${o.generations}: the number of generations must be a positive integer`);
+  if (!Number.isInteger(o.generations) || o.generations < 1)
+    throw new Error(`--evolve ${o.generations}: the number of generations must be a positive integer`);
   const log = opts.log ?? ((s: string) => console.log(s));
   const trainFn = o.train ?? train;
   const mode = o.parent ?? 'single';
@@ -113,7 +119,9 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
   const csv = join(dir, EVOLVE_CSV);
   const yaml = join(dir, EVOLVED_YAML);
   const newKeys = MUTATION_KEYS.filter((k) => k in base);
-  log(`evolve: population ${resolve(csv)}; ${o.generations} generation${o.generations > 1 ? 's' : ''}, parent selection '${mode}', seed ${seed}`);
+  log(
+    `evolve: population ${resolve(csv)}; ${o.generations} generation${o.generations > 1 ? 's' : ''}, parent selection '${mode}', seed ${seed}`,
+  );
 
   let done = 0;
   let interrupted = false;
@@ -121,7 +129,7 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
     // select and mutate (the file may have grown by other workers' rows)
     const pop = readPopulation(csv);
     let hyp: Record<string, number> = { ...base };
-    if (pop && pop.rows.length) {
+    if (pop?.rows.length) {
       const rng = new Xoshiro128(seed, pop.rows.length, EVOLVE_SALT);
       const parent = rowHyp(pop, selectParent(pop.rows, mode, rng));
       hyp = { ...base, ...mutate(parent, pop.hypKeys, rng) };
@@ -131,7 +139,17 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
     const runDir = mkdtempSync(join(dir, '.train-'));
     let results: number[];
     try {
-      const r = await trainFn({ ...opts, hyp: hyp as unknown as Hyp, resume: false, noval: true, nosave: true, noplots: true, project: dir, name: basename(runDir), existOk: true });
+      const r = await trainFn({
+        ...opts,
+        hyp: hyp as unknown as Hyp,
+        resume: false,
+        noval: true,
+        nosave: true,
+        noplots: true,
+        project: dir,
+        name: basename(runDir),
+        existOk: true,
+      });
       if (r.stoppedBy === 'signal') {
         interrupted = true;
         log('evolve: training interrupted; this generation is not recorded');
@@ -144,7 +162,9 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
     const p = await addGeneration(csv, results, hyp, { hypKeys: newKeys, base, lock: o.lock });
     done++;
     const fit = fitness(results[0], results[1], results[2], results[3]);
-    log(`evolve: row ${p.rows.length - 1}: P ${results[0].toFixed(4)}, R ${results[1].toFixed(4)}, mAP@0.5 ${results[2].toFixed(4)}, mAP@0.5:0.95 ${results[3].toFixed(4)}, fitness ${fit.toFixed(5)}`);
+    log(
+      `evolve: row ${p.rows.length - 1}: P ${results[0].toFixed(4)}, R ${results[1].toFixed(4)}, mAP@0.5 ${results[2].toFixed(4)}, mAP@0.5:0.95 ${results[3].toFixed(4)}, fitness ${fit.toFixed(5)}`,
+    );
   }
 
   const pop = readPopulation(csv);

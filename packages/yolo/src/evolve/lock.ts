@@ -2,7 +2,17 @@
 // by machines on a shared folder): `<file>.lock` created exclusively, holding the owner's host, pid
 // and a token. A lock is stale when it is older than `staleMs`, or when its owner is a process of
 // this host that no longer runs; a stale lock is moved aside (rename is atomic) and removed.
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -54,7 +64,8 @@ function processGone(pid: number): boolean {
 function staleReason(info: { owner: Owner | null; mtimeMs: number }, staleMs: number): string | null {
   const age = Date.now() - info.mtimeMs;
   if (age > staleMs) return `older than ${Math.round(staleMs / 1000)} s`;
-  if (info.owner && info.owner.host === hostname() && info.owner.pid !== process.pid && processGone(info.owner.pid)) return `process ${info.owner.pid} is gone`;
+  if (info.owner && info.owner.host === hostname() && info.owner.pid !== process.pid && processGone(info.owner.pid))
+    return `process ${info.owner.pid} is gone`;
   // a lock file left empty by an owner killed between creating and writing it
   if (!info.owner && age > Math.min(staleMs, 30_000)) return 'no owner recorded';
   return null;
@@ -124,7 +135,9 @@ export async function withFileLock<T>(file: string, fn: () => T | Promise<T>, o:
     }
     if (Date.now() - t0 > timeoutMs) {
       const who = info.owner ? `process ${info.owner.pid} on ${info.owner.host}` : 'an unknown owner';
-      throw new Error(`${lock}: still held by ${who} after ${Math.round(timeoutMs / 1000)} s; remove the file if no worker is running`);
+      throw new Error(
+        `${lock}: still held by ${who} after ${Math.round(timeoutMs / 1000)} s; remove the file if no worker is running`,
+      );
     }
     await sleep(retryMs);
   }

@@ -26,7 +26,10 @@ export function round5(x: number): number {
 }
 
 /** Clips each known key of `hyp` to its [lower, upper] and rounds it to 5 decimals (a new mapping). */
-export function constrainHyp(hyp: Readonly<Record<string, number>>, keys: readonly string[] = Object.keys(hyp)): Record<string, number> {
+export function constrainHyp(
+  hyp: Readonly<Record<string, number>>,
+  keys: readonly string[] = Object.keys(hyp),
+): Record<string, number> {
   const out: Record<string, number> = { ...hyp };
   for (const k of keys) {
     const m = mutationLimit(k);
@@ -57,7 +60,12 @@ export function mutationFactors(keys: readonly string[], rng: Rng, o: MutationOp
 }
 
 /** A child of `parent`: the keys `keys` mutated, clipped to their bounds and rounded; other keys copied. */
-export function mutate(parent: Readonly<Record<string, number>>, keys: readonly string[], rng: Rng, o: MutationOptions = {}): Record<string, number> {
+export function mutate(
+  parent: Readonly<Record<string, number>>,
+  keys: readonly string[],
+  rng: Rng,
+  o: MutationOptions = {},
+): Record<string, number> {
   const v = mutationFactors(keys, rng, o);
   const child: Record<string, number> = { ...parent };
   keys.forEach((k, i) => {

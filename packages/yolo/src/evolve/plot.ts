@@ -8,7 +8,10 @@ import { readPopulation } from './store.js';
 /** Draws evolve.png (yolov5's plot_evolve) from an evolve.csv (default: next to it). */
 export async function plotEvolve(csvPath: string, outPng = join(dirname(csvPath), 'evolve.png')): Promise<void> {
   const p = readPopulation(csvPath);
-  if (!p || !p.rows.length) throw new Error(`${csvPath}: no generations to plot`);
+  if (!p?.rows.length) throw new Error(`${csvPath}: no generations to plot`);
   const values = p.hypKeys.map((_, j) => p.rows.map((r) => r[RESULT_COLUMNS.length + j]));
-  await plotEvolution({ hypKeys: p.hypKeys, values, fitness: p.rows.map(rowFitness), best: bestRowIndex(p.rows) }, outPng);
+  await plotEvolution(
+    { hypKeys: p.hypKeys, values, fitness: p.rows.map(rowFitness), best: bestRowIndex(p.rows) },
+    outPng,
+  );
 }

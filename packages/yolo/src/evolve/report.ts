@@ -2,8 +2,8 @@
 // row's hyperparameters as a YAML mapping under a comment header.
 import { stringify } from 'yaml';
 import { g5 } from '../util/python.js';
+import { type Population, rowHyp } from './csv.js';
 import { RESULT_COLUMNS } from './meta.js';
-import { rowHyp, type Population } from './csv.js';
 import { bestRowIndex, rowFitness } from './select.js';
 
 /** Results of a generation by name; box/obj/cls are the validation losses. */
@@ -47,7 +47,10 @@ export function evolvedYaml(p: Population, best: EvolveBest): string {
     `# Best generation: ${best.generation} (fitness ${g5(best.fitness).trim()} = 0.1·mAP@0.5 + 0.9·mAP@0.5:0.95)`,
     `# Last generation: ${p.rows.length - 1} (${p.rows.length} generations)`,
     `# ${RESULT_COLUMNS.map((c) => c.padStart(20)).join(', ')}`,
-    `# ${r.slice(0, RESULT_COLUMNS.length).map((v) => g5(v)).join(', ')}`,
+    `# ${r
+      .slice(0, RESULT_COLUMNS.length)
+      .map((v) => g5(v))
+      .join(', ')}`,
     '',
   ];
   return `${head.join('\n')}\n${stringify(best.hyp)}`;

@@ -1,7 +1,8 @@
 // Choosing parents from evolve.csv rows (yolov5 v7.0): the best few by fitness, weighted by how far
 // each lies above the worst of them; 'single' draws one row, 'weighted' averages them.
-import { fitness } from '../metrics/ap.js';
+
 import type { Rng } from '../data/types.js';
+import { fitness } from '../metrics/ap.js';
 
 export type ParentSelection = 'single' | 'weighted';
 

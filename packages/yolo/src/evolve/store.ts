@@ -2,11 +2,11 @@
 // file, append the row, write the whole file atomically (temp + fsync + rename), so no reader ever
 // sees half a row and concurrent workers never lose one. hyp_evolved.yaml is refreshed alongside.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '@tsyolo/torch';
 import { g5 } from '../util/python.js';
-import { emptyPopulation, formatPopulation, makeRow, parseNumber, parsePopulation, type Population } from './csv.js';
-import { withFileLock, type LockOptions } from './lock.js';
+import { emptyPopulation, formatPopulation, makeRow, type Population, parseNumber, parsePopulation } from './csv.js';
+import { type LockOptions, withFileLock } from './lock.js';
 import { bestOf, evolvedYaml } from './report.js';
 
 export const EVOLVE_CSV = 'evolve.csv';
@@ -27,7 +27,12 @@ export interface AddGenerationOptions {
 }
 
 /** Appends one generation (7 results + the hyp) to `csv` under its lock; returns the population written. */
-export async function addGeneration(csv: string, results: readonly number[], hyp: Readonly<Record<string, number>>, o: AddGenerationOptions): Promise<Population> {
+export async function addGeneration(
+  csv: string,
+  results: readonly number[],
+  hyp: Readonly<Record<string, number>>,
+  o: AddGenerationOptions,
+): Promise<Population> {
   return withFileLock(
     csv,
     () => {

@@ -2,7 +2,16 @@
 // (every input is a graph input, an initializer or the output of an earlier node), every op exists in
 // the declared opset with an input count its version accepts, initializer data fits the dims, graph
 // outputs are produced, the IR version can hold the opset. Not a full onnx.checker (no type inference).
-import { DataType, dataTypeNames, decodeModel, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg } from '../onnx/proto.js';
+import {
+  DataType,
+  dataTypeNames,
+  decodeModel,
+  type GraphMsg,
+  type ModelMsg,
+  type NodeMsg,
+  type TensorMsg,
+  type ValueInfoMsg,
+} from '../onnx/proto.js';
 
 export const MIN_OPSET = 12;
 export const MAX_OPSET = 17;
@@ -25,19 +34,45 @@ export const OP_TABLE: Record<string, { versions: number[]; inputs: [since: numb
   MaxPool: { versions: [1, 8, 10, 11, 12], inputs: [[1, 1, 1]] },
   Mod: { versions: [10, 13], inputs: [[10, 2, 2]] },
   Mul: { versions: [1, 6, 7, 13, 14], inputs: [[7, 2, 2]] },
-  Pad: { versions: [1, 2, 11, 13, 18, 19, 21], inputs: [[2, 1, 1], [11, 2, 3], [18, 2, 4]] },
+  Pad: {
+    versions: [1, 2, 11, 13, 18, 19, 21],
+    inputs: [
+      [2, 1, 1],
+      [11, 2, 3],
+      [18, 2, 4],
+    ],
+  },
   Pow: { versions: [1, 7, 12, 13, 15], inputs: [[7, 2, 2]] },
   Range: { versions: [11], inputs: [[11, 3, 3]] },
   Relu: { versions: [1, 6, 13, 14], inputs: [[6, 1, 1]] },
   Reshape: { versions: [1, 5, 13, 14, 19, 21], inputs: [[5, 2, 2]] },
   // X, roi, scales[, sizes]; roi and scales optional from 13
-  Resize: { versions: [10, 11, 13, 18, 19], inputs: [[10, 2, 2], [11, 3, 4], [13, 1, 4]] },
+  Resize: {
+    versions: [10, 11, 13, 18, 19],
+    inputs: [
+      [10, 2, 2],
+      [11, 3, 4],
+      [13, 1, 4],
+    ],
+  },
   Shape: { versions: [1, 13, 15, 19, 21], inputs: [[1, 1, 1]] },
   Sigmoid: { versions: [1, 6, 13], inputs: [[6, 1, 1]] },
   // data, starts, ends[, axes[, steps]]
-  Slice: { versions: [1, 10, 11, 13], inputs: [[1, 1, 1], [10, 3, 5]] },
+  Slice: {
+    versions: [1, 10, 11, 13],
+    inputs: [
+      [1, 1, 1],
+      [10, 3, 5],
+    ],
+  },
   // split sizes: an attribute before 13, an optional input from 13
-  Split: { versions: [1, 2, 11, 13, 18], inputs: [[2, 1, 1], [13, 1, 2]] },
+  Split: {
+    versions: [1, 2, 11, 13, 18],
+    inputs: [
+      [2, 1, 1],
+      [13, 1, 2],
+    ],
+  },
   Sub: { versions: [1, 6, 7, 13, 14], inputs: [[7, 2, 2]] },
   Transpose: { versions: [1, 13, 21], inputs: [[1, 1, 1]] },
 };
@@ -78,14 +113,25 @@ export interface OnnxCheckReport {
   metadata: Record<string, string>;
 }
 
-const elemSize: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.UINT8]: 1, [DataType.INT8]: 1, [DataType.INT32]: 4, [DataType.INT64]: 8, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2, [DataType.DOUBLE]: 8 };
+const elemSize: Record<number, number> = {
+  [DataType.FLOAT]: 4,
+  [DataType.UINT8]: 1,
+  [DataType.INT8]: 1,
+  [DataType.INT32]: 4,
+  [DataType.INT64]: 8,
+  [DataType.BOOL]: 1,
+  [DataType.FLOAT16]: 2,
+  [DataType.DOUBLE]: 8,
+};
 
 function valueSummary(v: ValueInfoMsg): OnnxValueSummary {
   const tt = v.type?.tensor_type;
   return {
     name: v.name,
     type: tt ? (dataTypeNames[tt.elem_type] ?? `type ${tt.elem_type}`) : 'unknown',
-    shape: (tt?.shape?.dim ?? []).map((d) => (d.dim_param !== undefined && d.dim_param !== '' ? d.dim_param : (d.dim_value ?? '?'))),
+    shape: (tt?.shape?.dim ?? []).map((d) =>
+      d.dim_param !== undefined && d.dim_param !== '' ? d.dim_param : (d.dim_value ?? '?'),
+    ),
   };
 }
 
@@ -95,11 +141,14 @@ function tensorIssue(t: TensorMsg): string | null {
   const n = dims.reduce((a, b) => a * b, 1);
   const size = elemSize[t.data_type];
   if (size === undefined) return `initializer '${t.name}' has unsupported data type ${t.data_type}`;
-  if (t.raw_data && t.raw_data.length) {
-    if (t.raw_data.length !== n * size) return `initializer '${t.name}': ${t.raw_data.length} bytes of raw data for dims [${dims}] of ${dataTypeNames[t.data_type]} (${n * size} expected)`;
+  if (t.raw_data?.length) {
+    if (t.raw_data.length !== n * size)
+      return `initializer '${t.name}': ${t.raw_data.length} bytes of raw data for dims [${dims}] of ${dataTypeNames[t.data_type]} (${n * size} expected)`;
   } else {
-    const typed = t.data_type === DataType.FLOAT ? t.float_data : t.data_type === DataType.INT64 ? t.int64_data : t.int32_data;
-    if ((typed?.length ?? 0) !== n) return `initializer '${t.name}': ${typed?.length ?? 0} values for dims [${dims}] (${n} expected)`;
+    const typed =
+      t.data_type === DataType.FLOAT ? t.float_data : t.data_type === DataType.INT64 ? t.int64_data : t.int32_data;
+    if ((typed?.length ?? 0) !== n)
+      return `initializer '${t.name}': ${typed?.length ?? 0} values for dims [${dims}] (${n} expected)`;
   }
   return null;
 }
@@ -156,9 +205,11 @@ function emptyReport(m: ModelMsg, opset: number): OnnxCheckReport {
 function checkVersions(report: OnnxCheckReport, hasDefaultOpset: boolean): void {
   const { errors, warnings, opset, irVersion } = report;
   if (!hasDefaultOpset) errors.push('no opset_import for the default (ai.onnx) domain');
-  else if (opset < MIN_OPSET || opset > MAX_OPSET) warnings.push(`opset ${opset} is outside the range this checker knows (${MIN_OPSET}..${MAX_OPSET})`);
+  else if (opset < MIN_OPSET || opset > MAX_OPSET)
+    warnings.push(`opset ${opset} is outside the range this checker knows (${MIN_OPSET}..${MAX_OPSET})`);
   if (!irVersion) errors.push('ir_version is missing');
-  else if (hasDefaultOpset && irVersion < irVersionFor(opset)) errors.push(`IR version ${irVersion} is too old for opset ${opset} (needs ${irVersionFor(opset)})`);
+  else if (hasDefaultOpset && irVersion < irVersionFor(opset))
+    errors.push(`IR version ${irVersion} is too old for opset ${opset} (needs ${irVersionFor(opset)})`);
   else if (irVersion > 10) warnings.push(`IR version ${irVersion} may be too new for some runtimes`);
 }
 
@@ -199,7 +250,8 @@ function checkGraphInputs(g: GraphMsg, names: DefinedNames, report: OnnxCheckRep
     names.define(t.name, `initializer '${t.name}'`);
     const issue = tensorIssue(t);
     if (issue) errors.push(issue);
-    else if (t.data_type === DataType.FLOAT || t.data_type === DataType.FLOAT16) report.parameters += (t.dims ?? []).reduce((a, b) => a * b, 1);
+    else if (t.data_type === DataType.FLOAT || t.data_type === DataType.FLOAT16)
+      report.parameters += (t.dims ?? []).reduce((a, b) => a * b, 1);
   }
   for (const v of g.input ?? []) {
     if (names.definer(v.name)?.startsWith('initializer')) continue; // an initializer may be listed as an input too (IR < 4 style)
@@ -231,8 +283,14 @@ function checkNodes(g: GraphMsg, names: DefinedNames, report: OnnxCheckReport): 
       if (inp === '') return; // an omitted optional input
       if (names.has(inp)) return;
       const at = producedAt.get(inp);
-      if (at === undefined) errors.push(`${label}: input ${j} '${inp}' is not defined (no graph input, initializer or node output has that name)`);
-      else errors.push(`${label}: input ${j} '${inp}' is produced later, by node ${at} (the graph is not topologically sorted)`);
+      if (at === undefined)
+        errors.push(
+          `${label}: input ${j} '${inp}' is not defined (no graph input, initializer or node output has that name)`,
+        );
+      else
+        errors.push(
+          `${label}: input ${j} '${inp}' is produced later, by node ${at} (the graph is not topologically sorted)`,
+        );
     });
     for (const o of n.output ?? []) names.define(o, label);
   });
@@ -247,15 +305,20 @@ function checkNodeOp(n: NodeMsg, label: string, report: OnnxCheckReport): void {
   const entry = OP_TABLE[n.op_type];
   const version = opVersion(n.op_type, opset);
   if (!entry) errors.push(`${label}: op ${n.op_type} is not in the table of known ops`);
-  else if (version === null) errors.push(`${label}: op ${n.op_type} does not exist in opset ${opset} (introduced in ${entry.versions[0]})`);
+  else if (version === null)
+    errors.push(`${label}: op ${n.op_type} does not exist in opset ${opset} (introduced in ${entry.versions[0]})`);
   else {
     const rule = entry.inputs.filter(([since]) => since <= version).pop();
     const nIn = (n.input ?? []).length;
-    if (rule && (nIn < rule[1] || nIn > rule[2])) errors.push(`${label}: ${nIn} inputs, ${n.op_type}-${version} takes ${rule[1]}${rule[2] === Infinity ? '+' : rule[2] === rule[1] ? '' : `..${rule[2]}`}`);
+    if (rule && (nIn < rule[1] || nIn > rule[2]))
+      errors.push(
+        `${label}: ${nIn} inputs, ${n.op_type}-${version} takes ${rule[1]}${rule[2] === Infinity ? '+' : rule[2] === rule[1] ? '' : `..${rule[2]}`}`,
+      );
     const r = (report.ops[n.op_type] ??= { count: 0, version });
     r.count++;
   }
-  if (n.op_type === 'Split' && opset >= 13 && (n.attribute ?? []).some((a) => a.name === 'split')) errors.push(`${label}: the 'split' attribute became an input in opset 13`);
+  if (n.op_type === 'Split' && opset >= 13 && (n.attribute ?? []).some((a) => a.name === 'split'))
+    errors.push(`${label}: the 'split' attribute became an input in opset 13`);
 }
 
 /** Every graph output is produced and has a tensor type, and there is at least one. */
@@ -273,7 +336,21 @@ export function checkOnnx(bytes: Uint8Array): OnnxCheckReport {
   try {
     m = decodeModel(bytes);
   } catch (e) {
-    return { ok: false, errors: [`not an ONNX model: ${(e as Error).message}`], warnings: [], irVersion: 0, opset: 0, producer: '', nodes: 0, initializers: 0, parameters: 0, ops: {}, inputs: [], outputs: [], metadata: {} };
+    return {
+      ok: false,
+      errors: [`not an ONNX model: ${(e as Error).message}`],
+      warnings: [],
+      irVersion: 0,
+      opset: 0,
+      producer: '',
+      nodes: 0,
+      initializers: 0,
+      parameters: 0,
+      ops: {},
+      inputs: [],
+      outputs: [],
+      metadata: {},
+    };
   }
   return checkModel(m);
 }

@@ -1,7 +1,7 @@
 // A small ONNX graph builder: nodes in the order they are added (so the graph is topologically sorted
 // by construction), unique node and value names, initializers (float32 or float16), cached constants.
-import { fromTypedArray, noGrad, tidy, type Tensor } from '@tsyolo/torch';
-import { AttrType, DataType, type AttributeMsg, type NodeMsg, type TensorMsg } from '../onnx/proto.js';
+import { fromTypedArray, noGrad, type Tensor, tidy } from '@tsyolo/torch';
+import { type AttributeMsg, AttrType, DataType, type NodeMsg, type TensorMsg } from '../onnx/proto.js';
 
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
 
@@ -52,10 +52,24 @@ export class GraphBuilder {
    * Adds a node. scope is a slash path ("/model.2/cv1/conv"); the node is named scope/Op and its
    * outputs scope/Op_output_k, unless outputs are given.
    */
-  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, scope = '', outputs?: string[] | number): string[] {
+  node(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    scope = '',
+    outputs?: string[] | number,
+  ): string[] {
     const name = this.unique(`${scope}/${op}`);
-    const outs = Array.isArray(outputs) ? outputs.map((o) => this.reserve(o)) : Array.from({ length: outputs ?? 1 }, (_, k) => this.unique(`${name}_output_${k}`));
-    this.nodes.push({ name, op_type: op, input: inputs, output: outs, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    const outs = Array.isArray(outputs)
+      ? outputs.map((o) => this.reserve(o))
+      : Array.from({ length: outputs ?? 1 }, (_, k) => this.unique(`${name}_output_${k}`));
+    this.nodes.push({
+      name,
+      op_type: op,
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
     return outs;
   }
   /** One-output node. */
@@ -82,11 +96,21 @@ export class GraphBuilder {
   }
   /** A float32 initializer whatever the model precision (Resize scales and roi). */
   float32Init(name: string, data: number[], dims: number[]): string {
-    this.initializers.push({ name: this.reserve(name), dims, data_type: DataType.FLOAT, raw_data: bytesOf(new Float32Array(data)) });
+    this.initializers.push({
+      name: this.reserve(name),
+      dims,
+      data_type: DataType.FLOAT,
+      raw_data: bytesOf(new Float32Array(data)),
+    });
     return name;
   }
   int64Init(name: string, data: number[], dims: number[]): string {
-    this.initializers.push({ name: this.reserve(name), dims, data_type: DataType.INT64, raw_data: bytesOf(BigInt64Array.from(data.map((v) => BigInt(v)))) });
+    this.initializers.push({
+      name: this.reserve(name),
+      dims,
+      data_type: DataType.INT64,
+      raw_data: bytesOf(BigInt64Array.from(data.map((v) => BigInt(v)))),
+    });
     return name;
   }
 
@@ -95,7 +119,11 @@ export class GraphBuilder {
     const key = `i64${scalar ? 's' : ''}:${values.join(',')}`;
     let n = this.constCache.get(key);
     if (!n) {
-      n = this.int64Init(this.unique(`/Constant_i64_${scalar ? values[0] : `[${values.join(',')}]`}`, false), values, scalar ? [] : [values.length]);
+      n = this.int64Init(
+        this.unique(`/Constant_i64_${scalar ? values[0] : `[${values.join(',')}]`}`, false),
+        values,
+        scalar ? [] : [values.length],
+      );
       this.constCache.set(key, n);
     }
     return n;

@@ -3,15 +3,15 @@
 // nodes with its weights as initializers. Conv+BatchNorm pairs are folded exactly as Conv.fuse() folds
 // them (the model itself is not changed), SiLU is Sigmoid·x, and the Detect decode is written out with
 // grids baked for the export size (or, with dynamic height/width, computed in the graph).
-import { noGrad, tidy, nn, type Tensor } from '@tsyolo/torch';
-import type { DetectionModel } from '../models/model.js';
+import { nn, noGrad, type Tensor, tidy } from '@tsyolo/torch';
 import { Conv } from '../models/layers/conv.js';
 import { Bottleneck, BottleneckCSP, C3 } from '../models/layers/csp.js';
-import { Concat, Focus, SPP, SPPF, ZeroPad2d } from '../models/layers/pooling.js';
 import { Detect } from '../models/layers/detect.js';
-import { GraphBuilder, INT64_MAX, type AttrValue } from './graph.js';
-import { encodeModel, type DimMsg, type ModelMsg } from '../onnx/proto.js';
-import { checkOnnx, irVersionFor, MIN_OPSET, MAX_OPSET, type OnnxCheckReport } from './check.js';
+import { Concat, Focus, SPP, SPPF, ZeroPad2d } from '../models/layers/pooling.js';
+import type { DetectionModel } from '../models/model.js';
+import { type DimMsg, encodeModel, type ModelMsg } from '../onnx/proto.js';
+import { checkOnnx, irVersionFor, MAX_OPSET, MIN_OPSET, type OnnxCheckReport } from './check.js';
+import { type AttrValue, GraphBuilder, INT64_MAX } from './graph.js';
 
 export interface OnnxExportOptions {
   /** input size [h, w] (or one side for a square); multiples of the model's largest stride. Default 640. */
@@ -79,7 +79,8 @@ export function namesDictString(names: readonly string[]): string {
 }
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
-const outSize = (n: number, k: number, s: number, p: number, d = 1): number => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+const outSize = (n: number, k: number, s: number, p: number, d = 1): number =>
+  Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 class Tracer {
   constructor(
@@ -94,7 +95,8 @@ class Tracer {
     const [sh, sw] = pair(conv.stride);
     const [ph, pw] = pair(conv.padding);
     const [dh, dw] = pair(conv.dilation);
-    if (x.c !== conv.inChannels) throw new Error(`${path}: conv expects ${conv.inChannels} channels, the traced input has ${x.c}`);
+    if (x.c !== conv.inChannels)
+      throw new Error(`${path}: conv expects ${conv.inChannels} channels, the traced input has ${x.c}`);
     const w = this.g.tensorInit(`${path}.weight`, wb?.w ?? conv.weight);
     const bias = wb ? wb.b : conv.bias;
     const inputs = [x.name, w];
@@ -112,13 +114,23 @@ class Tracer {
     const scope = `/${path.replace(/\./g, '/')}`;
     const g = this.g;
     if (act instanceof nn.Identity) return x;
-    if (act instanceof nn.SiLU) return { ...x, name: g.op('Mul', [x.name, g.op('Sigmoid', [x.name], {}, scope)], {}, scope) };
+    if (act instanceof nn.SiLU)
+      return { ...x, name: g.op('Mul', [x.name, g.op('Sigmoid', [x.name], {}, scope)], {}, scope) };
     if (act instanceof nn.Sigmoid) return { ...x, name: g.op('Sigmoid', [x.name], {}, scope) };
     if (act instanceof nn.ReLU) return { ...x, name: g.op('Relu', [x.name], {}, scope) };
-    if (act instanceof nn.LeakyReLU) return { ...x, name: g.op('LeakyRelu', [x.name], { alpha: { float: act.negativeSlope } }, scope) };
+    if (act instanceof nn.LeakyReLU)
+      return { ...x, name: g.op('LeakyRelu', [x.name], { alpha: { float: act.negativeSlope } }, scope) };
     if (act instanceof nn.Hardswish) {
       if (this.opset >= 14) return { ...x, name: g.op('HardSwish', [x.name], {}, scope) };
-      return { ...x, name: g.op('Mul', [x.name, g.op('HardSigmoid', [x.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } }, scope)], {}, scope) };
+      return {
+        ...x,
+        name: g.op(
+          'Mul',
+          [x.name, g.op('HardSigmoid', [x.name], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } }, scope)],
+          {},
+          scope,
+        ),
+      };
     }
     throw new Error(`${path}: activation ${act.constructor.name} cannot be exported`);
   }
@@ -151,13 +163,26 @@ class Tracer {
 
   batchNorm(x: Val, bn: nn.BatchNorm2d, path: string): Val {
     const g = this.g;
-    if (!bn.runningMean || !bn.runningVar) throw new Error(`${path}: BatchNorm2d without running statistics cannot be exported`);
+    if (!bn.runningMean || !bn.runningVar)
+      throw new Error(`${path}: BatchNorm2d without running statistics cannot be exported`);
     const n = bn.numFeatures;
-    const scale = bn.weight ? g.tensorInit(`${path}.weight`, bn.weight) : g.floatInit(`${path}.weight`, new Float32Array(n).fill(1), [n]);
-    const bias = bn.bias ? g.tensorInit(`${path}.bias`, bn.bias) : g.floatInit(`${path}.bias`, new Float32Array(n), [n]);
+    const scale = bn.weight
+      ? g.tensorInit(`${path}.weight`, bn.weight)
+      : g.floatInit(`${path}.weight`, new Float32Array(n).fill(1), [n]);
+    const bias = bn.bias
+      ? g.tensorInit(`${path}.bias`, bn.bias)
+      : g.floatInit(`${path}.bias`, new Float32Array(n), [n]);
     const mean = g.tensorInit(`${path}.running_mean`, bn.runningMean);
     const vr = g.tensorInit(`${path}.running_var`, bn.runningVar);
-    return { ...x, name: g.op('BatchNormalization', [x.name, scale, bias, mean, vr], { epsilon: { float: bn.eps } }, `/${path.replace(/\./g, '/')}`) };
+    return {
+      ...x,
+      name: g.op(
+        'BatchNormalization',
+        [x.name, scale, bias, mean, vr],
+        { epsilon: { float: bn.eps } },
+        `/${path.replace(/\./g, '/')}`,
+      ),
+    };
   }
 
   concat(xs: Val[], dim: number, path: string): Val {
@@ -168,10 +193,18 @@ class Tracer {
         if (d === ax) continue;
         const a = [0, first.c, first.h, first.w][d];
         const b = [0, v.c, v.h, v.w][d];
-        if (d && a !== b) throw new Error(`${path}: cannot concatenate ${first.c}x${first.h}x${first.w} with ${v.c}x${v.h}x${v.w} on dim ${dim} (is the image size a multiple of the largest stride?)`);
+        if (d && a !== b)
+          throw new Error(
+            `${path}: cannot concatenate ${first.c}x${first.h}x${first.w} with ${v.c}x${v.h}x${v.w} on dim ${dim} (is the image size a multiple of the largest stride?)`,
+          );
       }
     }
-    const name = this.g.op('Concat', xs.map((v) => v.name), { axis: dim }, `/${path.replace(/\./g, '/')}`);
+    const name = this.g.op(
+      'Concat',
+      xs.map((v) => v.name),
+      { axis: dim },
+      `/${path.replace(/\./g, '/')}`,
+    );
     if (ax === 1) return { name, c: xs.reduce((s, v) => s + v.c, 0), h: first.h, w: first.w };
     if (ax === 2) return { name, c: first.c, h: xs.reduce((s, v) => s + v.h, 0), w: first.w };
     if (ax === 3) return { name, c: first.c, h: first.h, w: xs.reduce((s, v) => s + v.w, 0) };
@@ -182,7 +215,12 @@ class Tracer {
     const k = m.kernelSize;
     const s = m.stride;
     const p = m.padding;
-    const name = this.g.op('MaxPool', [x.name], { kernel_shape: [k, k], pads: [p, p, p, p], strides: [s, s] }, `/${path.replace(/\./g, '/')}`);
+    const name = this.g.op(
+      'MaxPool',
+      [x.name],
+      { kernel_shape: [k, k], pads: [p, p, p, p], strides: [s, s] },
+      `/${path.replace(/\./g, '/')}`,
+    );
     return { name, c: x.c, h: outSize(x.h, k, s, p), w: outSize(x.w, k, s, p) };
   }
 
@@ -193,20 +231,34 @@ class Tracer {
     const attrs: Record<string, AttrValue> =
       mode === 'nearest'
         ? { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }
-        : { mode: 'linear', coordinate_transformation_mode: m.cfg.alignCorners ? 'align_corners' : 'pytorch_half_pixel' };
+        : {
+            mode: 'linear',
+            coordinate_transformation_mode: m.cfg.alignCorners ? 'align_corners' : 'pytorch_half_pixel',
+          };
     const roi = g.emptyFloat32();
     if (m.cfg.size) {
-      if (this.dynamicHW) throw new Error(`${path}: an Upsample to a fixed size cannot be exported with dynamic height/width`);
+      if (this.dynamicHW)
+        throw new Error(`${path}: an Upsample to a fixed size cannot be exported with dynamic height/width`);
       const [h, w] = m.cfg.size;
       const emptyScales = this.opset >= 13 ? '' : g.float32Init(g.unique(`${scope}/scales`, false), [], [0]);
       // sizes needs the batch: take N, C from the input's shape
-      const nc = g.op('Slice', [g.op('Shape', [x.name], {}, scope), g.constInt64([0]), g.constInt64([2]), g.constInt64([0])], {}, scope);
+      const nc = g.op(
+        'Slice',
+        [g.op('Shape', [x.name], {}, scope), g.constInt64([0]), g.constInt64([2]), g.constInt64([0])],
+        {},
+        scope,
+      );
       const sizes = g.op('Concat', [nc, g.constInt64([h, w])], { axis: 0 }, scope);
       return { name: g.op('Resize', [x.name, roi, emptyScales, sizes], attrs, scope), c: x.c, h, w };
     }
     const sf = m.cfg.scaleFactor ?? 1;
     const scales = g.float32Init(g.unique(`${scope}/scales`, false), [1, 1, sf, sf], [4]);
-    return { name: g.op('Resize', [x.name, roi, scales], attrs, scope), c: x.c, h: Math.floor(x.h * sf), w: Math.floor(x.w * sf) };
+    return {
+      name: g.op('Resize', [x.name, roi, scales], attrs, scope),
+      c: x.c,
+      h: Math.floor(x.h * sf),
+      w: Math.floor(x.w * sf),
+    };
   }
 
   pad(x: Val, m: ZeroPad2d, path: string): Val {
@@ -219,12 +271,23 @@ class Tracer {
   focus(x: Val, m: Focus, path: string): Val {
     const g = this.g;
     const scope = `/${path.replace(/\./g, '/')}`;
-    if (!this.dynamicHW && (x.h % 2 || x.w % 2)) throw new Error(`${path}: Focus needs an even input size, got ${x.h}x${x.w}`);
+    if (!this.dynamicHW && (x.h % 2 || x.w % 2))
+      throw new Error(`${path}: Focus needs an even input size, got ${x.h}x${x.w}`);
     const ends = g.constInt64([INT64_MAX, INT64_MAX]);
     const axes = g.constInt64([2, 3]);
     const steps = g.constInt64([2, 2]);
     // x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]
-    const parts = [[0, 0], [1, 0], [0, 1], [1, 1]].map(([r, c]) => ({ name: g.op('Slice', [x.name, g.constInt64([r, c]), ends, axes, steps], {}, scope), c: x.c, h: x.h / 2, w: x.w / 2 }));
+    const parts = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ].map(([r, c]) => ({
+      name: g.op('Slice', [x.name, g.constInt64([r, c]), ends, axes, steps], {}, scope),
+      c: x.c,
+      h: x.h / 2,
+      w: x.w / 2,
+    }));
     return this.convBlock(this.concat(parts, 1, `${path}.cat`), m.conv, `${path}.conv`);
   }
 
@@ -245,9 +308,17 @@ class Tracer {
       return this.convBlock(this.concat([a, b], 1, path), m.cv3, `${path}.cv3`);
     }
     if (m instanceof BottleneckCSP) {
-      const y1 = this.conv2d(this.sequential(this.convBlock(v, m.cv1, `${path}.cv1`), m.m, `${path}.m`), m.cv3, `${path}.cv3`);
+      const y1 = this.conv2d(
+        this.sequential(this.convBlock(v, m.cv1, `${path}.cv1`), m.m, `${path}.m`),
+        m.cv3,
+        `${path}.cv3`,
+      );
       const y2 = this.conv2d(v, m.cv2, `${path}.cv2`);
-      const z = this.activation(this.batchNorm(this.concat([y1, y2], 1, path), m.bn, `${path}.bn`), m.act, `${path}.act`);
+      const z = this.activation(
+        this.batchNorm(this.concat([y1, y2], 1, path), m.bn, `${path}.bn`),
+        m.act,
+        `${path}.act`,
+      );
       return this.convBlock(z, m.cv4, `${path}.cv4`);
     }
     if (m instanceof SPP) {
@@ -269,7 +340,14 @@ class Tracer {
     if (m instanceof nn.MaxPool2d) return this.maxPool(v, m, path);
     if (m instanceof nn.BatchNorm2d) return this.batchNorm(v, m, path);
     if (m instanceof nn.Conv2d) return this.conv2d(v, m, path);
-    if (m instanceof nn.Identity || m instanceof nn.SiLU || m instanceof nn.ReLU || m instanceof nn.LeakyReLU || m instanceof nn.Sigmoid || m instanceof nn.Hardswish) {
+    if (
+      m instanceof nn.Identity ||
+      m instanceof nn.SiLU ||
+      m instanceof nn.ReLU ||
+      m instanceof nn.LeakyReLU ||
+      m instanceof nn.Sigmoid ||
+      m instanceof nn.Hardswish
+    ) {
       return this.activation(v, m, path);
     }
     throw new Error(`${path}: ${m.constructor.name} cannot be exported to ONNX`);
@@ -327,18 +405,31 @@ class Tracer {
         grid = g.floatInit(`${path}.grid.${i}`, data, [1, 1, y.h * y.w, 2]);
       }
       // anchor_grid = anchors[i] · stride[i] in pixels, as Detect computes it
-      const ag = noGrad(() => tidy(() => d.anchors.index(i).mul(d.stride[i]).contiguous().toTypedArray() as Float32Array));
+      const ag = noGrad(() =>
+        tidy(() => d.anchors.index(i).mul(d.stride[i]).contiguous().toTypedArray() as Float32Array),
+      );
       const anchorGrid = g.floatInit(`${path}.anchor_grid.${i}`, ag, [1, na, 1, 2]);
       const two = g.constFloat(2);
       // xy = (2σ + grid) · stride   (the grid holds x − 0.5, y − 0.5)
-      const xyd = g.op('Mul', [g.op('Add', [g.op('Mul', [xy, two], {}, scope), grid], {}, scope), g.constFloat(d.stride[i])], {}, scope);
+      const xyd = g.op(
+        'Mul',
+        [g.op('Add', [g.op('Mul', [xy, two], {}, scope), grid], {}, scope), g.constFloat(d.stride[i])],
+        {},
+        scope,
+      );
       // wh = (2σ)² · anchor_grid
       const wh2 = g.op('Mul', [wh, two], {}, scope);
       const whd = g.op('Mul', [g.op('Mul', [wh2, wh2], {}, scope), anchorGrid], {}, scope);
       const cat = g.op('Concat', [xyd, whd, conf], { axis: 3 }, scope);
       return { name: g.op('Reshape', [cat, g.constInt64([0, -1, no])], {}, scope), c: no, h: na * y.h * y.w, w: 1 };
     });
-    const name = g.op('Concat', levels.map((l) => l.name), { axis: 1 }, `/${path.replace(/\./g, '/')}`, output);
+    const name = g.op(
+      'Concat',
+      levels.map((l) => l.name),
+      { axis: 1 },
+      `/${path.replace(/\./g, '/')}`,
+      output,
+    );
     return { name, c: no, h: levels.reduce((s, l) => s + l.h, 0), w: 1 };
   }
 }
@@ -349,14 +440,20 @@ function resolveImgsz(imgsz: number | [number, number] | undefined): [number, nu
 }
 
 /** Traces the model into an ONNX ModelProto message (see exportOnnx). */
-export function buildOnnxModel(model: DetectionModel, opts: OnnxExportOptions = {}): { message: ModelMsg; info: OnnxExportInfo } {
+export function buildOnnxModel(
+  model: DetectionModel,
+  opts: OnnxExportOptions = {},
+): { message: ModelMsg; info: OnnxExportInfo } {
   const opset = opts.opset ?? 12;
-  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) throw new Error(`ONNX export: opset ${opset} is not supported (${MIN_OPSET}..${MAX_OPSET})`);
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
+    throw new Error(`ONNX export: opset ${opset} is not supported (${MIN_OPSET}..${MAX_OPSET})`);
   const [h, w] = resolveImgsz(opts.imgsz);
   const batch = opts.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) throw new Error(`ONNX export: batch must be a positive integer, got ${batch}`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`ONNX export: batch must be a positive integer, got ${batch}`);
   const gs = Math.max(...model.stride.map((s) => Math.trunc(s)));
-  if (!(h > 0 && w > 0) || h % gs || w % gs) throw new Error(`ONNX export: image size ${h}x${w} must be a multiple of the largest stride ${gs}`);
+  if (!(h > 0 && w > 0) || h % gs || w % gs)
+    throw new Error(`ONNX export: image size ${h}x${w} must be a multiple of the largest stride ${gs}`);
   const dynamic = opts.dynamic === true ? 'all' : opts.dynamic === 'batch' ? 'batch' : false;
   const half = opts.half ?? false;
   const g = new GraphBuilder(half);
@@ -391,8 +488,14 @@ export function buildOnnxModel(model: DetectionModel, opts: OnnxExportOptions = 
   const out = result as Val;
 
   const dim = (v: number | string): DimMsg => (typeof v === 'string' ? { dim_param: v } : { dim_value: v });
-  const inDims = dynamic === 'all' ? [dim('batch'), dim(model.ch), dim('height'), dim('width')] : [dim(dynamic ? 'batch' : batch), dim(model.ch), dim(h), dim(w)];
-  const outDims = dynamic === 'all' ? [dim('batch'), dim('anchors'), dim(out.c)] : [dim(dynamic ? 'batch' : batch), dim(out.h), dim(out.c)];
+  const inDims =
+    dynamic === 'all'
+      ? [dim('batch'), dim(model.ch), dim('height'), dim('width')]
+      : [dim(dynamic ? 'batch' : batch), dim(model.ch), dim(h), dim(w)];
+  const outDims =
+    dynamic === 'all'
+      ? [dim('batch'), dim('anchors'), dim(out.c)]
+      : [dim(dynamic ? 'batch' : batch), dim(out.h), dim(out.c)];
   const stride = String(gs);
   const metadata = { stride, names: namesDictString(model.names) };
   const irVersion = irVersionFor(opset);
@@ -412,12 +515,26 @@ export function buildOnnxModel(model: DetectionModel, opts: OnnxExportOptions = 
   };
   return {
     message,
-    info: { imgsz: [h, w], batch, opset, irVersion, dynamic, half, outputShape: [batch, out.h, out.c], inputName, outputName, metadata },
+    info: {
+      imgsz: [h, w],
+      batch,
+      opset,
+      irVersion,
+      dynamic,
+      half,
+      outputShape: [batch, out.h, out.c],
+      inputName,
+      outputName,
+      metadata,
+    },
   };
 }
 
 /** exportOnnx with what was written: the resolved options and the structural check report. */
-export function exportOnnxDetailed(model: DetectionModel, opts: OnnxExportOptions = {}): { bytes: Uint8Array; info: OnnxExportInfo; check: OnnxCheckReport | null } {
+export function exportOnnxDetailed(
+  model: DetectionModel,
+  opts: OnnxExportOptions = {},
+): { bytes: Uint8Array; info: OnnxExportInfo; check: OnnxCheckReport | null } {
   const { message, info } = buildOnnxModel(model, opts);
   const bytes = encodeModel(message);
   const check = opts.noCheck ? null : checkOnnx(bytes);

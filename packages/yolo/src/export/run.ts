@@ -2,18 +2,19 @@
 // (best.pt → best.onnx, best.wts, best_web/), atomically, and only after they check out: the ONNX graph
 // passes the structural check and ONNX Runtime reproduces tsyolo's own output on a real image; the .wts
 // file reads back to the same values. `web` writes the ONNX model too.
-import { writeFileAtomic } from '@tsyolo/torch';
+
 import { statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { writeFileAtomic } from '@tsyolo/torch';
 import { requireCpu } from '../distributed/devices.js';
 import type { DetectionModel } from '../models/model.js';
 import { loadModelFile } from '../models/weights.js';
 import { checkImgSize } from '../util/paths.js';
 import { checkOnnx, formatCheck, MAX_OPSET, MIN_OPSET, type OnnxCheckReport, type OnnxValueSummary } from './check.js';
 import { exportOnnxDetailed, type OnnxExportInfo, type OnnxExportOptions } from './onnx.js';
-import { formatVerify, verifyOnnx, type VerifyReport } from './verify.js';
+import { formatVerify, type VerifyReport, verifyOnnx } from './verify.js';
 import { exportWeb, type WebExportResult } from './web.js';
-import { readWts, wtsTensors, writeWts } from './wts.js';
+import { readWts, writeWts, wtsTensors } from './wts.js';
 
 export type ExportFormat = 'onnx' | 'wts' | 'web';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'wts', 'web'];
@@ -68,7 +69,19 @@ export interface OnnxExportSummary {
   metadata: { stride: string };
   check: Pick<OnnxCheckReport, 'ok' | 'nodes' | 'initializers' | 'parameters' | 'ops' | 'errors' | 'warnings'>;
   /** the ONNX Runtime comparison, unless skipped */
-  verify?: Pick<VerifyReport, 'ok' | 'maxAbsDiff' | 'maxAbsDiffScores' | 'maxAbsDiffBoxes' | 'maxRelDiffBoxes' | 'effectiveAtol' | 'effectiveRtol' | 'float64' | 'detections' | 'source'>;
+  verify?: Pick<
+    VerifyReport,
+    | 'ok'
+    | 'maxAbsDiff'
+    | 'maxAbsDiffScores'
+    | 'maxAbsDiffBoxes'
+    | 'maxRelDiffBoxes'
+    | 'effectiveAtol'
+    | 'effectiveRtol'
+    | 'float64'
+    | 'detections'
+    | 'source'
+  >;
 }
 
 export interface RunExportResult {
@@ -97,11 +110,14 @@ export async function runExport(o: RunExportOptions): Promise<RunExportResult> {
   const include = o.include ?? ['onnx'];
   const dynamic = o.dynamic ?? false;
   const opset = o.opset ?? 12;
-  if (opset < MIN_OPSET || opset > MAX_OPSET) throw new Error(`--opset ${opset}: supported opsets are ${MIN_OPSET}..${MAX_OPSET}`);
+  if (opset < MIN_OPSET || opset > MAX_OPSET)
+    throw new Error(`--opset ${opset}: supported opsets are ${MIN_OPSET}..${MAX_OPSET}`);
   const onnxNeeded = include.includes('onnx') || include.includes('web');
   if (!onnxNeeded && (o.half || dynamic)) log('note: --half and --dynamic only apply to ONNX');
-  if (include.includes('web') && o.half) throw new Error('--include web: the web page runs float32 models; drop --half');
-  if (include.includes('web') && !include.includes('onnx')) log('note: web includes the ONNX model; it is exported too');
+  if (include.includes('web') && o.half)
+    throw new Error('--include web: the web page runs float32 models; drop --half');
+  if (include.includes('web') && !include.includes('onnx'))
+    log('note: web includes the ONNX model; it is exported too');
 
   const loaded = loadModelFile(o.weights, { cfg: o.cfg });
   const model = loaded.model;
@@ -113,11 +129,20 @@ export async function runExport(o: RunExportOptions): Promise<RunExportResult> {
     const batch = o.batchSize ?? 1;
     if (batch < 1) throw new Error(`--batch-size ${batch}: must be at least 1`);
     const base = join(dirname(o.weights), basename(o.weights, extname(o.weights)));
-    log(`tsyolo export: ${o.weights} (${loaded.format}, ${model.nc} classes, strides ${model.stride.join('/')}), ${include.join(' + ')}`);
+    log(
+      `tsyolo export: ${o.weights} (${loaded.format}, ${model.nc} classes, strides ${model.stride.join('/')}), ${include.join(' + ')}`,
+    );
     const result: RunExportResult = { weights: o.weights, include, imgsz, batch };
     if (include.includes('wts')) result.wts = exportWtsChecked(model, `${base}.wts`, log);
     if (onnxNeeded) {
-      const { summary, bytes } = await exportOnnxChecked(model, `${base}.onnx`, { imgsz, batch, opset, dynamic, half: !!o.half }, o.verify ?? true, o.threads ?? 2, log);
+      const { summary, bytes } = await exportOnnxChecked(
+        model,
+        `${base}.onnx`,
+        { imgsz, batch, opset, dynamic, half: !!o.half },
+        o.verify ?? true,
+        o.threads ?? 2,
+        log,
+      );
       result.onnx = summary;
       if (include.includes('web')) result.web = await exportWebChecked(bytes, summary.path, `${base}_web`, imgsz, log);
     }
@@ -135,16 +160,28 @@ function exportWtsChecked(model: DetectionModel, path: string, log: (s: string) 
   const want = wtsTensors(model);
   for (const [k, v] of want) {
     const b = back.get(k);
-    const same = !!b && b.length === v.length && Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    const same =
+      !!b &&
+      b.length === v.length &&
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     if (!same) throw new Error(`${path}: '${k}' does not read back to the values written`);
   }
   if (back.size !== want.size) throw new Error(`${path}: ${back.size} tensors read back, ${want.size} written`);
-  log(`TensorRTx: ${path} (${mb(w.bytes)}, ${w.tensors} tensors, ${w.values.toLocaleString('en-US')} values, read back identical) in ${seconds(t)}s`);
+  log(
+    `TensorRTx: ${path} (${mb(w.bytes)}, ${w.tensors} tensors, ${w.values.toLocaleString('en-US')} values, read back identical) in ${seconds(t)}s`,
+  );
   return { path, bytes: w.bytes, tensors: w.tensors, values: w.values };
 }
 
 /** The ONNX file, written only after the structural check and (with verify) ONNX Runtime's comparison pass. */
-async function exportOnnxChecked(model: DetectionModel, path: string, opts: OnnxExportOptions & { imgsz: [number, number]; batch: number }, verify: boolean, threads: number, log: (s: string) => void): Promise<{ summary: OnnxExportSummary; bytes: Uint8Array }> {
+async function exportOnnxChecked(
+  model: DetectionModel,
+  path: string,
+  opts: OnnxExportOptions & { imgsz: [number, number]; batch: number },
+  verify: boolean,
+  threads: number,
+  log: (s: string) => void,
+): Promise<{ summary: OnnxExportSummary; bytes: Uint8Array }> {
   const t = performance.now();
   model.fuse().eval();
   const { bytes, info } = exportOnnxDetailed(model, { ...opts, noCheck: true });
@@ -156,13 +193,19 @@ async function exportOnnxChecked(model: DetectionModel, path: string, opts: Onnx
     report = await verifyOnnx(model, bytes, { imgsz: opts.imgsz, batch: opts.batch, threads });
     log(formatVerify(report));
     if (!report.ok) {
-      const why = report.half ? ' (a float16 file is held to 1e-2 of the float32 output: this model loses more than that in float16 rounding; export float32, or check it on the target runtime)' : '';
-      throw new Error(`ONNX Runtime does not reproduce tsyolo's output (${report.errors.join('; ')})${why}; nothing written (--no-verify writes it anyway)`);
+      const why = report.half
+        ? ' (a float16 file is held to 1e-2 of the float32 output: this model loses more than that in float16 rounding; export float32, or check it on the target runtime)'
+        : '';
+      throw new Error(
+        `ONNX Runtime does not reproduce tsyolo's output (${report.errors.join('; ')})${why}; nothing written (--no-verify writes it anyway)`,
+      );
     }
   }
   writeFileAtomic(path, bytes);
   const size = statSync(path).size;
-  log(`ONNX: ${path} (${mb(size)}, opset ${info.opset}, IR ${info.irVersion}, input images [${check.inputs[0]?.shape.join(',')}], output output0 [${check.outputs[0]?.shape.join(',')}]${info.half ? ', float16' : ''}) in ${seconds(t)}s`);
+  log(
+    `ONNX: ${path} (${mb(size)}, opset ${info.opset}, IR ${info.irVersion}, input images [${check.inputs[0]?.shape.join(',')}], output output0 [${check.outputs[0]?.shape.join(',')}]${info.half ? ', float16' : ''}) in ${seconds(t)}s`,
+  );
   const summary: OnnxExportSummary = {
     path,
     bytes: size,
@@ -173,7 +216,15 @@ async function exportOnnxChecked(model: DetectionModel, path: string, opts: Onnx
     input: check.inputs[0],
     output: check.outputs[0],
     metadata: { stride: info.metadata.stride },
-    check: { ok: check.ok, nodes: check.nodes, initializers: check.initializers, parameters: check.parameters, ops: check.ops, errors: check.errors, warnings: check.warnings },
+    check: {
+      ok: check.ok,
+      nodes: check.nodes,
+      initializers: check.initializers,
+      parameters: check.parameters,
+      ops: check.ops,
+      errors: check.errors,
+      warnings: check.warnings,
+    },
     verify: report && {
       ok: report.ok,
       maxAbsDiff: report.maxAbsDiff,
@@ -191,11 +242,19 @@ async function exportOnnxChecked(model: DetectionModel, path: string, opts: Onnx
 }
 
 /** The browser page folder next to the weights, with the ONNX model it runs. */
-async function exportWebChecked(bytes: Uint8Array, onnxPath: string, dir: string, imgsz: [number, number], log: (s: string) => void): Promise<WebExportResult> {
+async function exportWebChecked(
+  bytes: Uint8Array,
+  onnxPath: string,
+  dir: string,
+  imgsz: [number, number],
+  log: (s: string) => void,
+): Promise<WebExportResult> {
   const t = performance.now();
   const web = await exportWeb(bytes, basename(onnxPath), dir, { imgsz });
   const total = web.files.reduce((n, f) => n + f.bytes, 0);
   log(`Web: ${dir}/ (${web.files.map((f) => f.name).join(', ')}; ${mb(total)}) in ${seconds(t)}s`);
-  log(`     serve it over http (ONNX Runtime Web cannot load .wasm from file://): npx http-server ${dir} -p 8080, or cd ${dir} && python3 -m http.server 8080`);
+  log(
+    `     serve it over http (ONNX Runtime Web cannot load .wasm from file://): npx http-server ${dir} -p 8080, or cd ${dir} && python3 -m http.server 8080`,
+  );
   return web;
 }

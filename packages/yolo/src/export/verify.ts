@@ -1,15 +1,21 @@
-// Checking an exported ONNX file against the model itself: ONNX Runtime (CPU) runs it on real images
-// (letterboxed as detect does), tsyolo's eval forward runs the same input, and the outputs and the
-// detections after non-maximum suppression are compared.
-import { join } from 'node:path';
-import { cat, fromTypedArray, getRngState, inferenceMode, manualSeed, rand, setRngState, tidy, type Tensor } from '@tsyolo/torch';
-import { DetectionModel as Model } from '../models/model.js';
+import {
+  cat,
+  fromTypedArray,
+  getRngState,
+  inferenceMode,
+  manualSeed,
+  rand,
+  setRngState,
+  type Tensor,
+  tidy,
+} from '@tsyolo/torch';
 import { nonMaxSuppression } from '../boxes/nms.js';
 import { prepare, readImage } from '../detect/image.js';
-import { decodeModel } from '../onnx/proto.js';
 import { loadOnnxRuntime } from '../detect/onnx-runtime.js';
+import { DetectionModel as Model } from '../models/model.js';
+import { decodeModel } from '../onnx/proto.js';
 import { sampleImages } from '../util/assets.js';
-import { matchDetections, type DetectionMatch } from './match-detections.js';
+import { type DetectionMatch, matchDetections } from './match-detections.js';
 
 export interface VerifyOptions {
   /** images to run (cycled to fill the batch); default bus.jpg (and zidane.jpg) from the shared data folder */
@@ -90,7 +96,10 @@ export function loadOrt(): ReturnType<typeof loadOnnxRuntime> {
 }
 
 /** An ONNX Runtime CPU session for ONNX bytes. */
-export async function createSession(bytes: Uint8Array, threads = 2): Promise<import('onnxruntime-node').InferenceSession> {
+export async function createSession(
+  bytes: Uint8Array,
+  threads = 2,
+): Promise<import('onnxruntime-node').InferenceSession> {
   const ort = await loadOrt();
   // no spin-waiting after a run: the intra-op threads would keep the cores busy while libtorch runs
   return ort.InferenceSession.create(bytes, {
@@ -103,10 +112,18 @@ export async function createSession(bytes: Uint8Array, threads = 2): Promise<imp
 }
 
 /** Runs a session on an NCHW float32 tensor; returns the first output as a float32 tensor. */
-export async function runSession(session: import('onnxruntime-node').InferenceSession, input: Tensor, half: boolean): Promise<Tensor> {
+export async function runSession(
+  session: import('onnxruntime-node').InferenceSession,
+  input: Tensor,
+  half: boolean,
+): Promise<Tensor> {
   const ort = await loadOrt();
   const data = tidy(() => (half ? input.half() : input.float()).contiguous().toTypedArray());
-  const feed = { [session.inputNames[0]]: new ort.Tensor(half ? 'float16' : 'float32', data as Float32Array | Uint16Array, [...input.shape]) };
+  const feed = {
+    [session.inputNames[0]]: new ort.Tensor(half ? 'float16' : 'float32', data as Float32Array | Uint16Array, [
+      ...input.shape,
+    ]),
+  };
   const out = await session.run(feed);
   const y = out[session.outputNames[0]];
   const t = fromTypedArray(y.data as ArrayBufferView, y.dims as number[], half ? 'float16' : 'float32');
@@ -124,7 +141,10 @@ function fileInput(bytes: Uint8Array): FileIo {
   const inp = m.graph.input.find((v) => !m.graph.initializer.some((t) => t.name === v.name));
   const tt = inp?.type?.tensor_type;
   if (!tt) throw new Error('the ONNX file has no tensor input');
-  return { dims: (tt.shape?.dim ?? []).map((d) => (d.dim_param ? d.dim_param : (d.dim_value ?? 0))), half: tt.elem_type === 10 };
+  return {
+    dims: (tt.shape?.dim ?? []).map((d) => (d.dim_param ? d.dim_param : (d.dim_value ?? 0))),
+    half: tt.elem_type === 10,
+  };
 }
 
 function median(xs: number[]): number {
@@ -138,7 +158,12 @@ function compare(a: Tensor, b: Tensor): { all: number; boxes: number; rel: numbe
     const d = a.sub(b).abs();
     const boxes = d.index('...', ':4');
     const rel = boxes.div(b.index('...', ':4').abs().clamp(1));
-    return { all: d.max().item(), boxes: boxes.max().item(), rel: rel.max().item(), scores: d.index('...', '4:').max().item() };
+    return {
+      all: d.max().item(),
+      boxes: boxes.max().item(),
+      rel: rel.max().item(),
+      scores: d.index('...', '4:').max().item(),
+    };
   });
 }
 
@@ -178,13 +203,26 @@ export async function verifyOnnx(model: Model, bytes: Uint8Array, opts: VerifyOp
     const onnxOut = await runSession(session, input, half);
     const nativeOut = inferenceMode(() => model.forward(input) as Tensor);
     try {
-      if (onnxOut.shape.join() !== nativeOut.shape.join()) throw new Error(`verifyOnnx: ONNX output [${onnxOut.shape}] but tsyolo's [${nativeOut.shape}]`);
-      const { diffs, effAtol, effRtol, float64 } = measureAgreement(model, input, onnxOut, nativeOut, plan, opts.float64Reference ?? 'auto');
+      if (onnxOut.shape.join() !== nativeOut.shape.join())
+        throw new Error(`verifyOnnx: ONNX output [${onnxOut.shape}] but tsyolo's [${nativeOut.shape}]`);
+      const { diffs, effAtol, effRtol, float64 } = measureAgreement(
+        model,
+        input,
+        onnxOut,
+        nativeOut,
+        plan,
+        opts.float64Reference ?? 'auto',
+      );
       const detections = compareDetections(onnxOut, nativeOut, effRtol, effAtol, opts);
       const errors: string[] = [];
-      if (diffs.scores > effAtol) errors.push(`scores differ by up to ${diffs.scores.toExponential(2)} (> ${effAtol.toExponential(2)})`);
-      if (diffs.rel > effRtol) errors.push(`boxes differ by up to ${diffs.rel.toExponential(2)} relative (> ${effRtol.toExponential(2)})`);
-      const timing = opts.benchRuns && opts.benchRuns > 0 ? await benchmark(model, session, input, half, opts.benchRuns, plan.threads) : undefined;
+      if (diffs.scores > effAtol)
+        errors.push(`scores differ by up to ${diffs.scores.toExponential(2)} (> ${effAtol.toExponential(2)})`);
+      if (diffs.rel > effRtol)
+        errors.push(`boxes differ by up to ${diffs.rel.toExponential(2)} relative (> ${effRtol.toExponential(2)})`);
+      const timing =
+        opts.benchRuns && opts.benchRuns > 0
+          ? await benchmark(model, session, input, half, opts.benchRuns, plan.threads)
+          : undefined;
       return {
         ok: errors.length === 0,
         source: images.length ? Array.from({ length: batch }, (_, k) => images[k % images.length]) : 'random',
@@ -233,10 +271,12 @@ interface VerifyPlan {
  */
 function verifyPlan(model: Model, io: FileIo, opts: VerifyOptions): VerifyPlan {
   const [, , fh, fw] = io.dims;
-  const want = opts.imgsz === undefined ? undefined : typeof opts.imgsz === 'number' ? [opts.imgsz, opts.imgsz] : opts.imgsz;
+  const want =
+    opts.imgsz === undefined ? undefined : typeof opts.imgsz === 'number' ? [opts.imgsz, opts.imgsz] : opts.imgsz;
   const h = typeof fh === 'number' ? fh : (want?.[0] ?? 640);
   const w = typeof fw === 'number' ? fw : (want?.[1] ?? 640);
-  if (want && (want[0] !== h || want[1] !== w)) throw new Error(`verifyOnnx: the file's input is ${fh}x${fw}, not ${want[0]}x${want[1]}`);
+  if (want && (want[0] !== h || want[1] !== w))
+    throw new Error(`verifyOnnx: the file's input is ${fh}x${fw}, not ${want[0]}x${want[1]}`);
   const batch = typeof io.dims[0] === 'number' ? io.dims[0] : (opts.batch ?? 1);
   const half = io.half;
   const atol = opts.atol ?? (half ? 1e-2 : 1e-4);
@@ -252,7 +292,12 @@ async function verifyInput(model: Model, images: string[], plan: VerifyPlan): Pr
   const { h, w, batch, stride } = plan;
   if (images.length) {
     const decoded = await Promise.all(images.map((f) => readImage(f)));
-    return tidy(() => cat(Array.from({ length: batch }, (_, k) => prepare(decoded[k % decoded.length], [h, w], stride, false).input), 0));
+    return tidy(() =>
+      cat(
+        Array.from({ length: batch }, (_, k) => prepare(decoded[k % decoded.length], [h, w], stride, false).input),
+        0,
+      ),
+    );
   }
   manualSeed(0);
   return rand([batch, model.ch, h, w]);
@@ -271,7 +316,14 @@ interface Agreement {
  * float32 file whose plain tolerances fail), both are also measured against the model run in float64,
  * and the tolerances widen to twice tsyolo's own float32 noise when that is larger.
  */
-function measureAgreement(model: Model, input: Tensor, onnxOut: Tensor, nativeOut: Tensor, plan: VerifyPlan, f64: boolean | 'auto'): Agreement {
+function measureAgreement(
+  model: Model,
+  input: Tensor,
+  onnxOut: Tensor,
+  nativeOut: Tensor,
+  plan: VerifyPlan,
+  f64: boolean | 'auto',
+): Agreement {
   const { atol, rtol, half } = plan;
   const diffs = compare(onnxOut, nativeOut);
   if (!(f64 === true || (f64 === 'auto' && !half && (diffs.scores > atol || diffs.rel > rtol)))) {
@@ -286,11 +338,19 @@ function measureAgreement(model: Model, input: Tensor, onnxOut: Tensor, nativeOu
 }
 
 /** Runs NMS on both outputs (detect.py's settings unless `opts` says otherwise) and matches the detections per image. */
-function compareDetections(onnxOut: Tensor, nativeOut: Tensor, effRtol: number, effAtol: number, opts: VerifyOptions): VerifyReport['detections'] {
+function compareDetections(
+  onnxOut: Tensor,
+  nativeOut: Tensor,
+  effRtol: number,
+  effAtol: number,
+  opts: VerifyOptions,
+): VerifyReport['detections'] {
   const nmsOpts = { confThres: opts.confThres ?? 0.25, iouThres: opts.iouThres ?? 0.45, maxDet: opts.maxDet ?? 1000 };
   const detsO = inferenceMode(() => nonMaxSuppression(onnxOut, nmsOpts));
   const detsN = inferenceMode(() => nonMaxSuppression(nativeOut, nmsOpts));
-  const match = detsO.map((a, k) => matchDetections(a.tolist() as number[][], detsN[k].tolist() as number[][], effRtol, effAtol));
+  const match = detsO.map((a, k) =>
+    matchDetections(a.tolist() as number[][], detsN[k].tolist() as number[][], effRtol, effAtol),
+  );
   const sum = (f: (m: DetectionMatch) => number): number => match.reduce((n, m) => n + f(m), 0);
   const detections = {
     matched: sum((m) => m.matched),
@@ -350,7 +410,10 @@ export function formatVerify(r: VerifyReport): string {
       `  float64 reference: tsyolo float32 is off by ${r.float64.nativeScores.toExponential(2)} (scores), ${r.float64.nativeBoxesRel.toExponential(2)} (boxes, rel); ONNX Runtime by ${r.float64.onnxScores.toExponential(2)}, ${r.float64.onnxBoxesRel.toExponential(2)} → tolerances ${r.effectiveAtol.toExponential(2)}, ${r.effectiveRtol.toExponential(2)}`,
     );
   }
-  if (r.timing) lines.push(`  latency (median of ${r.timing.runs}, ${r.timing.threads} threads): ONNX Runtime ${r.timing.onnxMs.toFixed(1)} ms, tsyolo ${r.timing.nativeMs.toFixed(1)} ms`);
+  if (r.timing)
+    lines.push(
+      `  latency (median of ${r.timing.runs}, ${r.timing.threads} threads): ONNX Runtime ${r.timing.onnxMs.toFixed(1)} ms, tsyolo ${r.timing.nativeMs.toFixed(1)} ms`,
+    );
   for (const e of r.errors) lines.push(`  error: ${e}`);
   return lines.join('\n');
 }

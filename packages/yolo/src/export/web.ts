@@ -12,7 +12,8 @@ import { onnxInfo } from '../onnx/info.js';
 /** The page script's source (packages/yolo/web/page.ts, next to src/ and dist/). */
 export function pageSource(): string {
   const p = fileURLToPath(new URL('../../../web/page.ts', import.meta.url));
-  if (!existsSync(p)) throw new Error(`web export: the page script ${p} is missing (it ships with the tsyolo package sources)`);
+  if (!existsSync(p))
+    throw new Error(`web export: the page script ${p} is missing (it ships with the tsyolo package sources)`);
   return p;
 }
 
@@ -25,8 +26,12 @@ export function ortWebFiles(): { name: string; path: string }[] {
     throw new Error(`web export needs onnxruntime-web (npm install onnxruntime-web): ${(e as Error).message}`);
   }
   const dist = dirname(main);
-  const files = [basename(main), 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'].map((name) => ({ name, path: join(dist, name) }));
-  for (const f of files) if (!existsSync(f.path)) throw new Error(`web export: ${f.path} is missing from onnxruntime-web`);
+  const files = [basename(main), 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'].map((name) => ({
+    name,
+    path: join(dist, name),
+  }));
+  for (const f of files)
+    if (!existsSync(f.path)) throw new Error(`web export: ${f.path} is missing from onnxruntime-web`);
   return files;
 }
 
@@ -123,11 +128,17 @@ isolation needed). model.json holds the thresholds and input size the page uses;
  * Web's files, the model (under its own file name), model.json, names.json and README.txt. Each file is
  * written atomically; other files in dir are left alone.
  */
-export async function exportWeb(onnxBytes: Uint8Array, modelName: string, dir: string, opts: WebExportOptions = {}): Promise<WebExportResult> {
+export async function exportWeb(
+  onnxBytes: Uint8Array,
+  modelName: string,
+  dir: string,
+  opts: WebExportOptions = {},
+): Promise<WebExportResult> {
   const info = onnxInfo(onnxBytes, modelName);
   if (info.half) throw new Error(`${modelName}: the web page runs float32 models; export without --half`);
   const imgsz = info.shape ?? opts.imgsz ?? [640, 640];
-  if (imgsz[0] % info.stride || imgsz[1] % info.stride) throw new Error(`web export: image size ${imgsz.join('x')} is not a multiple of the stride ${info.stride}`);
+  if (imgsz[0] % info.stride || imgsz[1] % info.stride)
+    throw new Error(`web export: image size ${imgsz.join('x')} is not a multiple of the stride ${info.stride}`);
   const ortFiles = ortWebFiles();
   const bundle = await bundlePage();
   const model = {

@@ -4,7 +4,7 @@
 // unfused float32 state_dict of the model (BatchNorm tensors, num_batches_tracked as floats), with
 // Detect's anchor_grid (anchors in pixels, (nl, na, 2)) and strides added after its anchors.
 import { readFileSync } from 'node:fs';
-import { fromTypedArray, noGrad, tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
+import { fromTypedArray, noGrad, type Tensor, tidy, writeFileAtomic } from '@tsyolo/torch';
 import type { DetectionModel } from '../models/model.js';
 
 export interface WtsOptions {
@@ -14,11 +14,15 @@ export interface WtsOptions {
 
 /** The tensors a .wts file of the model holds, in order, as float32. */
 export function wtsTensors(model: DetectionModel, opts: WtsOptions = {}): Map<string, Float32Array> {
-  if (model.fused) throw new Error('.wts export needs the unfused model (TensorRTx builds its layers from the Conv and BatchNorm tensors); load the weights again without fuse()');
+  if (model.fused)
+    throw new Error(
+      '.wts export needs the unfused model (TensorRTx builds its layers from the Conv and BatchNorm tensors); load the weights again without fuse()',
+    );
   const out = new Map<string, Float32Array>();
   const anchorsKey = `model.${model.layers.length - 1}.anchors`;
   const stride = model.detect.stride;
-  const flat = (t: Tensor): Float32Array => t.detach().to('float32').contiguous().view(-1).toTypedArray() as Float32Array;
+  const flat = (t: Tensor): Float32Array =>
+    t.detach().to('float32').contiguous().view(-1).toTypedArray() as Float32Array;
   noGrad(() =>
     tidy(() => {
       for (const [k, t] of model.stateDict()) {
@@ -45,7 +49,9 @@ function wtsLine(name: string, v: Float32Array): string {
   parts[1] = String(v.length);
   const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
   for (let i = 0, o = 0; i < v.length; i++, o += 4) {
-    parts[i + 2] = le ? HEX[u8[o + 3]] + HEX[u8[o + 2]] + HEX[u8[o + 1]] + HEX[u8[o]] : HEX[u8[o]] + HEX[u8[o + 1]] + HEX[u8[o + 2]] + HEX[u8[o + 3]];
+    parts[i + 2] = le
+      ? HEX[u8[o + 3]] + HEX[u8[o + 2]] + HEX[u8[o + 1]] + HEX[u8[o]]
+      : HEX[u8[o]] + HEX[u8[o + 1]] + HEX[u8[o + 2]] + HEX[u8[o + 3]];
   }
   return `${parts.join(' ')}\n`;
 }
@@ -62,7 +68,11 @@ export function encodeWts(tensors: ReadonlyMap<string, Float32Array>): Uint8Arra
 }
 
 /** Writes the model's .wts file atomically; returns its size in bytes and the tensor count. */
-export function writeWts(model: DetectionModel, path: string, opts: WtsOptions = {}): { bytes: number; tensors: number; values: number } {
+export function writeWts(
+  model: DetectionModel,
+  path: string,
+  opts: WtsOptions = {},
+): { bytes: number; tensors: number; values: number } {
   const tensors = wtsTensors(model, opts);
   const chunks = encodeWts(tensors);
   writeFileAtomic(path, chunks);
@@ -92,13 +102,17 @@ export function parseWts(data: Uint8Array, source = '.wts'): Map<string, Float32
   };
   const first = token();
   const count = Number(first);
-  if (first === null || !Number.isInteger(count) || count < 0) throw new Error(`${source}: the first line must be the tensor count, got '${first ?? ''}'`);
+  if (first === null || !Number.isInteger(count) || count < 0)
+    throw new Error(`${source}: the first line must be the tensor count, got '${first ?? ''}'`);
   const out = new Map<string, Float32Array>();
   for (let t = 0; t < count; t++) {
     const name = token();
     const lenTok = token();
     const len = Number(lenTok);
-    if (name === null || lenTok === null || !Number.isInteger(len) || len < 0) throw new Error(`${source}: tensor ${t + 1} of ${count}: expected 'name count', got '${name ?? ''} ${lenTok ?? ''}'`);
+    if (name === null || lenTok === null || !Number.isInteger(len) || len < 0)
+      throw new Error(
+        `${source}: tensor ${t + 1} of ${count}: expected 'name count', got '${name ?? ''} ${lenTok ?? ''}'`,
+      );
     if (out.has(name)) throw new Error(`${source}: tensor '${name}' appears twice`);
     const v = new Float32Array(len);
     const bits = new Uint32Array(v.buffer);
@@ -108,10 +122,12 @@ export function parseWts(data: Uint8Array, source = '.wts'): Map<string, Float32
       let k = 0;
       for (; k < 8 && p < n && !isSpace(data[p]); k++, p++) {
         const h = hexVal[data[p]];
-        if (h < 0) throw new Error(`${source}: '${name}' value ${i}: not a hex digit '${String.fromCharCode(data[p])}'`);
+        if (h < 0)
+          throw new Error(`${source}: '${name}' value ${i}: not a hex digit '${String.fromCharCode(data[p])}'`);
         x = x * 16 + h;
       }
-      if (k !== 8 || (p < n && !isSpace(data[p]))) throw new Error(`${source}: '${name}' value ${i}: expected 8 hex digits`);
+      if (k !== 8 || (p < n && !isSpace(data[p])))
+        throw new Error(`${source}: '${name}' value ${i}: expected 8 hex digits`);
       bits[i] = x;
     }
     out.set(name, v);

@@ -43,7 +43,11 @@ export function bboxIou(box1: Tensor, box2: Tensor, opts: BboxIouOptions = {}): 
     [w2, h2] = [b2x2.sub(b2x1), b2y2.sub(b2y1).add(eps)];
   }
 
-  const inter = b1x2.minimum(b2x2).sub(b1x1.maximum(b2x1)).clamp(0).mul(b1y2.minimum(b2y2).sub(b1y1.maximum(b2y1)).clamp(0));
+  const inter = b1x2
+    .minimum(b2x2)
+    .sub(b1x1.maximum(b2x1))
+    .clamp(0)
+    .mul(b1y2.minimum(b2y2).sub(b1y1.maximum(b2y1)).clamp(0));
   const union = w1.mul(h1).add(w2.mul(h2)).sub(inter).add(eps);
   const iou = inter.div(union);
   if (!(CIoU || DIoU || GIoU)) return iou;
@@ -54,7 +58,12 @@ export function bboxIou(box1: Tensor, box2: Tensor, opts: BboxIouOptions = {}): 
     const c2 = cw.pow(2).add(ch.pow(2)).add(eps); // enclosing diagonal²
     const rho2 = b2x1.add(b2x2).sub(b1x1).sub(b1x2).pow(2).add(b2y1.add(b2y2).sub(b1y1).sub(b1y2).pow(2)).div(4); // centre distance²
     if (CIoU) {
-      const v = w2.div(h2).atan().sub(w1.div(h1).atan()).pow(2).mul(4 / Math.PI ** 2);
+      const v = w2
+        .div(h2)
+        .atan()
+        .sub(w1.div(h1).atan())
+        .pow(2)
+        .mul(4 / Math.PI ** 2);
       const alpha = noGrad(() => v.div(v.sub(iou).add(1 + eps)));
       return iou.sub(rho2.div(c2).add(v.mul(alpha)));
     }

@@ -12,7 +12,7 @@
 // and the total by the batch size.
 //
 // Everything is vectorised: per level a fixed number of tensor ops whatever the target count.
-import { arange, callTensor, cat, fullLike, noGrad, ones, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
+import { arange, callTensor, cat, fullLike, noGrad, ones, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
 import { bboxIou } from './bbox-iou.js';
 import { BCEWithLogitsLoss, FocalLoss, type LossFunction } from './focal.js';
 
@@ -97,7 +97,8 @@ export class ComputeLoss {
     this.model = model;
     const h = opts.hyp ?? model.hyp;
     const missing = REQUIRED.filter((k) => typeof h[k] !== 'number');
-    if (missing.length) throw new Error(`ComputeLoss: hyp lacks ${missing.join(', ')} (set model.hyp from a hyp file first)`);
+    if (missing.length)
+      throw new Error(`ComputeLoss: hyp lacks ${missing.join(', ')} (set model.hyp from a hyp file first)`);
     this.hyp = h;
     const det = model.detect;
     this.na = det.na;

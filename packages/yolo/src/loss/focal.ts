@@ -2,7 +2,7 @@
 // yolov5 applies when hyp.fl_gamma > 0 (Lin et al. 2017):
 //   loss = BCE(pred, true) · α_t · (1 − p_t)^γ,  p = σ(pred),
 //   p_t = true·p + (1 − true)·(1 − p),  α_t = true·α + (1 − true)·(1 − α).
-import { F, tensor, type Tensor } from '@tsyolo/torch';
+import { F, type Tensor, tensor } from '@tsyolo/torch';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 

@@ -5,7 +5,7 @@
 // cumulate TP/FP into recall and precision, sample them against confidence and integrate AP per IoU
 // column; pick the confidence with the best smoothed mean F1; report each class at that confidence.
 import { computeAp } from './compute-ap.js';
-import { isTensor, toF64, type NumericInput } from './inputs.js';
+import { isTensor, type NumericInput, toF64 } from './inputs.js';
 import { argmax, npInterp, npLinspace, npMean, roundHalfEven, smooth } from './numpy.js';
 
 export interface ApPerClassResult {
@@ -65,7 +65,8 @@ function readTpMatrix(tp: TpInput, n: number): { tpf: Float64Array; nIou: number
     tpf = toF64(tp as NumericInput);
     nIou = n > 0 ? tpf.length / n : 10;
   }
-  if (tpf.length !== n * nIou || !Number.isInteger(nIou)) throw new Error(`apPerClass: tp has ${tpf.length} entries for ${n} predictions`);
+  if (tpf.length !== n * nIou || !Number.isInteger(nIou))
+    throw new Error(`apPerClass: tp has ${tpf.length} entries for ${n} predictions`);
   return { tpf, nIou };
 }
 
@@ -99,7 +100,11 @@ interface RankedPredictions {
  * Cumulative recall tpc/(nl + eps) and precision tpc/(tpc + fpc) over the ranked predictions idx of
  * one class with nl labels, column-major: entry [j · idx.length + k] for IoU column j, rank k.
  */
-function cumulativePr(rp: RankedPredictions, idx: readonly number[], nl: number): { recall: Float64Array; precision: Float64Array } {
+function cumulativePr(
+  rp: RankedPredictions,
+  idx: readonly number[],
+  nl: number,
+): { recall: Float64Array; precision: Float64Array } {
   const { tpf, nIou, eps } = rp;
   const np_ = idx.length;
   const recall = new Float64Array(np_ * nIou);
@@ -130,11 +135,21 @@ interface ClassCurves {
  * For each class: recall and precision against confidence on px (np.interp over the negated
  * confidences, padded with 0 and 1 to the left), AP per IoU column, and the PR curve at the first column.
  */
-function classCurves(rp: RankedPredictions, classes: readonly number[], counts: readonly number[], px: Float64Array): ClassCurves {
+function classCurves(
+  rp: RankedPredictions,
+  classes: readonly number[],
+  counts: readonly number[],
+  px: Float64Array,
+): ClassCurves {
   const { cf, pc, nIou } = rp;
   const nc = classes.length;
   const negPx = px.map((v) => -v);
-  const out: ClassCurves = { ap: new Float64Array(nc * nIou), pCurve: new Float64Array(nc * NP), rCurve: new Float64Array(nc * NP), py: [] };
+  const out: ClassCurves = {
+    ap: new Float64Array(nc * nIou),
+    pCurve: new Float64Array(nc * NP),
+    rCurve: new Float64Array(nc * NP),
+    py: [],
+  };
   for (let ci = 0; ci < nc; ci++) {
     const c = classes[ci];
     const idx: number[] = [];
@@ -160,7 +175,12 @@ function classCurves(rp: RankedPredictions, classes: readonly number[], counts: 
  * F1 curves 2PR/(P + R + eps), their mean over classes (summed class by class, as numpy reduces
  * axis 0) and the argmax of that mean smoothed by a box filter of fraction 0.1.
  */
-function bestF1(pCurve: Float64Array, rCurve: Float64Array, nc: number, eps: number): { f1Curve: Float64Array; bestIndex: number } {
+function bestF1(
+  pCurve: Float64Array,
+  rCurve: Float64Array,
+  nc: number,
+  eps: number,
+): { f1Curve: Float64Array; bestIndex: number } {
   const f1Curve = new Float64Array(nc * NP);
   for (let k = 0; k < nc * NP; k++) f1Curve[k] = (2 * pCurve[k] * rCurve[k]) / (pCurve[k] + rCurve[k] + eps);
   const f1Mean = new Float64Array(NP);
@@ -184,7 +204,14 @@ interface ClassStats {
 }
 
 /** Each class at the chosen confidence: P, R, F1, yolov5's rounded TP/FP counts, AP@0.5 and mean AP. */
-function classStats(curves: ClassCurves, f1Curve: Float64Array, bestIndex: number, counts: readonly number[], nIou: number, eps: number): ClassStats {
+function classStats(
+  curves: ClassCurves,
+  f1Curve: Float64Array,
+  bestIndex: number,
+  counts: readonly number[],
+  nIou: number,
+  eps: number,
+): ClassStats {
   const nc = counts.length;
   const s: ClassStats = {
     p: new Float64Array(nc),
@@ -215,7 +242,13 @@ function classStats(curves: ClassCurves, f1Curve: Float64Array, bestIndex: numbe
  * the argmax of the smoothed (box filter 0.1) mean F1; tp = round(r·nt), fp = round(tp/(p + eps) − tp).
  * Pass float32 confidences (a float32 tensor or Float32Array) to rank exactly as yolov5 does.
  */
-export function apPerClass(tp: TpInput, conf: NumericInput, predCls: NumericInput, targetCls: NumericInput, eps = 1e-16): ApPerClassResult {
+export function apPerClass(
+  tp: TpInput,
+  conf: NumericInput,
+  predCls: NumericInput,
+  targetCls: NumericInput,
+  eps = 1e-16,
+): ApPerClassResult {
   const cf = toF64(conf);
   const pc = toF64(predCls);
   const tc = toF64(targetCls);

@@ -6,10 +6,11 @@
 // order as numpy where that decides the last bits: np.interp's segment choice and formula, np.trapz's
 // (x1 - x0) * (y1 + y0) / 2 terms, numpy's pairwise summation for sums/means over a contiguous axis and
 // sequential summation over axis 0, round-half-to-even for np.round.
-export { npLinspace, npSum, npMean, roundHalfEven, npInterp, npTrapz, smooth } from './numpy.js';
-export type { NumericInput } from './inputs.js';
-export { computeAp, type ComputeApResult } from './compute-ap.js';
-export { apPerClass, type ApPerClassResult } from './ap-per-class.js';
-export { fitness } from './fitness.js';
-export { matchPredictions, iouVector, processBatch } from './process-batch.js';
+
+export { type ApPerClassResult, apPerClass } from './ap-per-class.js';
+export { type ComputeApResult, computeAp } from './compute-ap.js';
 export { ConfusionMatrix } from './confusion-matrix.js';
+export { fitness } from './fitness.js';
+export type { NumericInput } from './inputs.js';
+export { npInterp, npLinspace, npMean, npSum, npTrapz, roundHalfEven, smooth } from './numpy.js';
+export { iouVector, matchPredictions, processBatch } from './process-batch.js';

@@ -20,18 +20,26 @@ import { accumulate } from './coco/accumulate.js';
 import { evaluateGroups } from './coco/evaluate.js';
 import { checkResults, groupByImageCategory, makeParams } from './coco/load.js';
 import { summarize } from './coco/summarize.js';
-import { AREA_LBL, AREA_RNG, COCO_STATS_NAMES, type CocoDetection, type CocoEvalOptions, type CocoEvalResult, type CocoGroundTruth } from './coco/types.js';
+import {
+  AREA_LBL,
+  AREA_RNG,
+  COCO_STATS_NAMES,
+  type CocoDetection,
+  type CocoEvalOptions,
+  type CocoEvalResult,
+  type CocoGroundTruth,
+} from './coco/types.js';
 
 export { cocoPerCategoryAp } from './coco/summarize.js';
 export {
   COCO_STATS_NAMES,
-  type CocoImage,
   type CocoAnnotation,
   type CocoCategory,
-  type CocoGroundTruth,
   type CocoDetection,
   type CocoEvalOptions,
   type CocoEvalResult,
+  type CocoGroundTruth,
+  type CocoImage,
 } from './coco/types.js';
 
 function readJson(path: string): unknown {
@@ -44,7 +52,11 @@ export function cocoEval(gtJsonPath: string, resultsJsonPath: string, opts: Coco
 }
 
 /** The same on parsed objects: a COCO ground-truth dataset and a results list. */
-export function cocoEvalData(gt: CocoGroundTruth, results: readonly CocoDetection[], opts: CocoEvalOptions = {}): CocoEvalResult {
+export function cocoEvalData(
+  gt: CocoGroundTruth,
+  results: readonly CocoDetection[],
+  opts: CocoEvalOptions = {},
+): CocoEvalResult {
   checkResults(gt, results);
   const p = makeParams(gt, opts);
   const groups = evaluateGroups(gt.annotations, results, groupByImageCategory(gt, results, p), p);

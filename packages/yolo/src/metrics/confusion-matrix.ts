@@ -1,6 +1,6 @@
 // yolov5 v7.0's ConfusionMatrix (utils/metrics.py): counts of predicted class against true class,
 // with an extra background row and column, accumulated image by image during validation.
-import { tidy, type Tensor } from '@tsyolo/torch';
+import { type Tensor, tidy } from '@tsyolo/torch';
 import { boxIou } from '../boxes/convert.js';
 import { toF64 } from './inputs.js';
 
@@ -23,7 +23,10 @@ function readImage(detections: Tensor, labels: Tensor, conf: number): ImageArray
     const c = toF64(detections.index(':', 4));
     const i =
       detections.shape[0] && labels.shape[0]
-        ? (boxIou(labels.index(':', '1:5').to(detections.dtype), detections.index(':', ':4')).toTypedArray() as ArrayLike<number>)
+        ? (boxIou(
+            labels.index(':', '1:5').to(detections.dtype),
+            detections.index(':', ':4'),
+          ).toTypedArray() as ArrayLike<number>)
         : new Float64Array(0);
     return [i, g, d, c] as const;
   });

@@ -19,8 +19,14 @@ export function npLinspace(start: number, stop: number, num: number): Float64Arr
 
 /** Sum of 8 ≤ n ≤ 128 values with eight interleaved accumulators, folded as numpy folds them. */
 function unrolledSum(a: ArrayLike<number>, off: number, n: number): number {
-  let r0 = a[off], r1 = a[off + 1], r2 = a[off + 2], r3 = a[off + 3];
-  let r4 = a[off + 4], r5 = a[off + 5], r6 = a[off + 6], r7 = a[off + 7];
+  let r0 = a[off],
+    r1 = a[off + 1],
+    r2 = a[off + 2],
+    r3 = a[off + 3];
+  let r4 = a[off + 4],
+    r5 = a[off + 5],
+    r6 = a[off + 6],
+    r7 = a[off + 7];
   const full = n - (n % 8);
   let i = 8;
   for (; i < full; i += 8) {

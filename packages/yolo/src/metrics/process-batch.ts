@@ -1,5 +1,5 @@
 // yolov5 v7.0 val.py's process_batch: which predictions of one image are correct at each IoU threshold.
-import { fromTypedArray, linspace, tidy, type Tensor } from '@tsyolo/torch';
+import { fromTypedArray, linspace, type Tensor, tidy } from '@tsyolo/torch';
 import { boxIou } from '../boxes/convert.js';
 import { isTensor, toF64 } from './inputs.js';
 

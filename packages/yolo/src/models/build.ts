@@ -4,8 +4,8 @@ import { nn, type Tensor } from '@tsyolo/torch';
 import type { LayerRow, ModelConfig } from './config.js';
 import { Conv, DWConv } from './layers/conv.js';
 import { Bottleneck, BottleneckCSP, C3 } from './layers/csp.js';
-import { Concat, Focus, SPP, SPPF, ZeroPad2d } from './layers/pooling.js';
 import { Detect } from './layers/detect.js';
+import { Concat, Focus, SPP, SPPF, ZeroPad2d } from './layers/pooling.js';
 
 /** A layer of the model, as yolov5 annotates it: index, inputs, type name, parameter count. */
 export interface LayerInfo {
@@ -49,19 +49,43 @@ const num = (v: unknown, d?: number): number => (v === undefined || v === null ?
 const bool = (v: unknown, d: boolean): boolean => (v === undefined ? d : Boolean(v));
 
 const makers: Record<string, Maker> = {
-  Conv: (a) => new Conv(num(a[0]), num(a[1]), num(a[2], 1), num(a[3], 1), (a[4] as number | null | undefined) ?? null, num(a[5], 1), num(a[6], 1), bool(a[7], true)),
+  Conv: (a) =>
+    new Conv(
+      num(a[0]),
+      num(a[1]),
+      num(a[2], 1),
+      num(a[3], 1),
+      (a[4] as number | null | undefined) ?? null,
+      num(a[5], 1),
+      num(a[6], 1),
+      bool(a[7], true),
+    ),
   DWConv: (a) => new DWConv(num(a[0]), num(a[1]), num(a[2], 1), num(a[3], 1), num(a[4], 1), bool(a[5], true)),
   Bottleneck: (a) => new Bottleneck(num(a[0]), num(a[1]), bool(a[2], true), num(a[3], 1), num(a[4], 0.5)),
-  BottleneckCSP: (a) => new BottleneckCSP(num(a[0]), num(a[1]), num(a[2], 1), bool(a[3], true), num(a[4], 1), num(a[5], 0.5)),
+  BottleneckCSP: (a) =>
+    new BottleneckCSP(num(a[0]), num(a[1]), num(a[2], 1), bool(a[3], true), num(a[4], 1), num(a[5], 0.5)),
   C3: (a) => new C3(num(a[0]), num(a[1]), num(a[2], 1), bool(a[3], true), num(a[4], 1), num(a[5], 0.5)),
   SPP: (a) => new SPP(num(a[0]), num(a[1]), (a[2] as number[] | undefined) ?? [5, 9, 13]),
   SPPF: (a) => new SPPF(num(a[0]), num(a[1]), num(a[2], 5)),
-  Focus: (a) => new Focus(num(a[0]), num(a[1]), num(a[2], 1), num(a[3], 1), (a[4] as number | null | undefined) ?? null, num(a[5], 1), bool(a[6], true)),
+  Focus: (a) =>
+    new Focus(
+      num(a[0]),
+      num(a[1]),
+      num(a[2], 1),
+      num(a[3], 1),
+      (a[4] as number | null | undefined) ?? null,
+      num(a[5], 1),
+      bool(a[6], true),
+    ),
   Concat: (a) => new Concat(num(a[0], 1)),
   Detect: (a) => new Detect(num(a[0]), a[1] as number[][], a[2] as number[]),
   'nn.Upsample': (a) => {
     const size = a[0] as [number, number] | null | undefined;
-    return new nn.Upsample({ size: size ?? undefined, scaleFactor: size ? undefined : num(a[1]), mode: ((a[2] as string | undefined) ?? 'nearest') as 'nearest' | 'bilinear' });
+    return new nn.Upsample({
+      size: size ?? undefined,
+      scaleFactor: size ? undefined : num(a[1]),
+      mode: ((a[2] as string | undefined) ?? 'nearest') as 'nearest' | 'bilinear',
+    });
   },
   'nn.MaxPool2d': (a) => new nn.MaxPool2d(num(a[0]), num(a[1], num(a[0])), num(a[2], 0)),
   'nn.ZeroPad2d': (a) => new ZeroPad2d(a[0] as number | number[]),
@@ -120,7 +144,8 @@ export function buildLayers(cfg: ModelConfig, ch = 3): Built {
     if (channelModules.has(mName)) {
       const c1 = chIn(froms[0]);
       c2 = args[0] as number;
-      if (typeof c2 !== 'number') throw new Error(`${where}: first argument must be the output channel count, got ${JSON.stringify(rawArgs[0])}`);
+      if (typeof c2 !== 'number')
+        throw new Error(`${where}: first argument must be the output channel count, got ${JSON.stringify(rawArgs[0])}`);
       if (c2 !== no) c2 = makeDivisible(c2 * gw, 8);
       args = [c1, c2, ...args.slice(1)];
       if (mName === 'BottleneckCSP' || mName === 'C3') {
@@ -140,7 +165,12 @@ export function buildLayers(cfg: ModelConfig, ch = 3): Built {
     }
     let layer: Layer;
     try {
-      layer = reps > 1 ? new nn.Sequential(...Array.from({ length: reps }, () => make(args) as Layer & { forward(x: Tensor): Tensor })) : make(args);
+      layer =
+        reps > 1
+          ? new nn.Sequential(
+              ...Array.from({ length: reps }, () => make(args) as Layer & { forward(x: Tensor): Tensor }),
+            )
+          : make(args);
     } catch (e) {
       throw new Error(`${where}: cannot build with args ${JSON.stringify(args)}: ${(e as Error).message}`);
     }

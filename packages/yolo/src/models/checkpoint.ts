@@ -64,9 +64,15 @@ export function saveCheckpoint(path: string, model: DetectionModel, o: SaveCheck
  * do not name it. The code, syscall and path stay, so callers can still tell the errors apart.
  */
 export function withPath(e: unknown, path: string): unknown {
-  if (!(e instanceof Error) || typeof (e as NodeJS.ErrnoException).code !== 'string' || e.message.includes(path)) return e;
+  if (!(e instanceof Error) || typeof (e as NodeJS.ErrnoException).code !== 'string' || e.message.includes(path))
+    return e;
   const err = e as NodeJS.ErrnoException;
-  return Object.assign(new Error(`${path}: ${err.message}`, { cause: e }), { code: err.code, syscall: err.syscall, path: err.path ?? path, errno: err.errno });
+  return Object.assign(new Error(`${path}: ${err.message}`, { cause: e }), {
+    code: err.code,
+    syscall: err.syscall,
+    path: err.path ?? path,
+    errno: err.errno,
+  });
 }
 
 export function readCheckpointMeta(json: string, path: string): CheckpointMeta {
@@ -76,7 +82,9 @@ export function readCheckpointMeta(json: string, path: string): CheckpointMeta {
   } catch (e) {
     throw new Error(`${path}: corrupt tsyolo metadata: ${(e as Error).message}`);
   }
-  if (m.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: metadata format '${m.format}' is not ${CHECKPOINT_FORMAT}`);
-  if (m.version > CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${m.version} is newer than this tsyolo reads (${CHECKPOINT_VERSION})`);
+  if (m.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${path}: metadata format '${m.format}' is not ${CHECKPOINT_FORMAT}`);
+  if (m.version > CHECKPOINT_VERSION)
+    throw new Error(`${path}: checkpoint version ${m.version} is newer than this tsyolo reads (${CHECKPOINT_VERSION})`);
   return m;
 }

@@ -1,5 +1,5 @@
 // The yolov5 model config (models/*.yaml): nc, depth/width multiples, anchors, backbone and head rows.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -33,7 +33,21 @@ export function resolveConfigPath(cfg: string): string {
 }
 
 export function shippedConfigs(): string[] {
-  return ['yolov5n', 'yolov5s', 'yolov5m', 'yolov5l', 'yolov5x', 'yolov5n6', 'yolov5s6', 'yolov5m6', 'yolov5l6', 'yolov5x6', 'yolov3', 'yolov3-spp', 'yolov3-tiny'];
+  return [
+    'yolov5n',
+    'yolov5s',
+    'yolov5m',
+    'yolov5l',
+    'yolov5x',
+    'yolov5n6',
+    'yolov5s6',
+    'yolov5m6',
+    'yolov5l6',
+    'yolov5x6',
+    'yolov3',
+    'yolov3-spp',
+    'yolov3-tiny',
+  ];
 }
 
 function fail(where: string, why: string): never {
@@ -47,11 +61,16 @@ export function validateConfig(raw: unknown, where: string): ModelConfig {
   for (const k of ['depth_multiple', 'width_multiple']) {
     if (typeof c[k] !== 'number' || !((c[k] as number) > 0)) fail(where, `'${k}' must be a positive number`);
   }
-  if (!Number.isInteger(c.nc) || (c.nc as number) < 1) fail(where, `'nc' must be a positive integer (got ${JSON.stringify(c.nc)})`);
+  if (!Number.isInteger(c.nc) || (c.nc as number) < 1)
+    fail(where, `'nc' must be a positive integer (got ${JSON.stringify(c.nc)})`);
   const anchors = c.anchors;
   if (typeof anchors === 'number') {
     if (!Number.isInteger(anchors) || anchors < 1) fail(where, `'anchors' as a number must be a positive integer`);
-  } else if (!Array.isArray(anchors) || !anchors.length || anchors.some((a) => !Array.isArray(a) || a.length % 2 || a.some((v) => typeof v !== 'number'))) {
+  } else if (
+    !Array.isArray(anchors) ||
+    !anchors.length ||
+    anchors.some((a) => !Array.isArray(a) || a.length % 2 || a.some((v) => typeof v !== 'number'))
+  ) {
     fail(where, `'anchors' must be a list of per-level [w,h, w,h, ...] pixel pairs, or a number`);
   }
   const rows = (key: 'backbone' | 'head', offset: number): LayerRow[] => {
@@ -59,7 +78,8 @@ export function validateConfig(raw: unknown, where: string): ModelConfig {
     if (!Array.isArray(list)) fail(where, `'${key}' must be a list of [from, number, module, args] rows`);
     return list.map((r, i) => {
       const at = `${where}: layer ${offset + i} (${key} row ${i})`;
-      if (!Array.isArray(r) || r.length !== 4) fail(at, `expected [from, number, module, args], got ${JSON.stringify(r)}`);
+      if (!Array.isArray(r) || r.length !== 4)
+        fail(at, `expected [from, number, module, args], got ${JSON.stringify(r)}`);
       const [f, n, m, args] = r;
       const fromOk = Number.isInteger(f) || (Array.isArray(f) && f.length > 0 && f.every((x) => Number.isInteger(x)));
       if (!fromOk) fail(at, `'from' must be an integer or a list of integers, got ${JSON.stringify(f)}`);

@@ -1,12 +1,33 @@
-export { loadConfig, validateConfig, resolveConfigPath, shippedConfigs, type ModelConfig, type LayerRow } from './config.js';
-export { buildLayers, makeDivisible, knownModules, type LayerInfo } from './build.js';
-export { DetectionModel, checkAnchorOrder, type BuildOptions } from './model.js';
-export { Conv, DWConv, autopad, fuseConvBn } from './layers/conv.js';
-export { Bottleneck, BottleneckCSP, C3 } from './layers/csp.js';
-export { SPP, SPPF, Focus, Concat, ZeroPad2d } from './layers/pooling.js';
-export { Detect } from './layers/detect.js';
-export { loadModel, loadModelFile, transferWeights, toPlain, type LoadModelOptions, type LoadedModel } from './weights.js';
-export { saveCheckpoint, readCheckpointMeta, checkpointMeta, TSYOLO_META_KEY, type CheckpointMeta, type SaveCheckpointOptions } from './checkpoint.js';
-export { summarize, formatSummary, countMacs, type ModelSummary } from './info.js';
+export { buildLayers, knownModules, type LayerInfo, makeDivisible } from './build.js';
+export {
+  type CheckpointMeta,
+  checkpointMeta,
+  readCheckpointMeta,
+  type SaveCheckpointOptions,
+  saveCheckpoint,
+  TSYOLO_META_KEY,
+} from './checkpoint.js';
+export {
+  type LayerRow,
+  loadConfig,
+  type ModelConfig,
+  resolveConfigPath,
+  shippedConfigs,
+  validateConfig,
+} from './config.js';
 export { buildModel } from './factory.js';
+export { countMacs, formatSummary, type ModelSummary, summarize } from './info.js';
 export { inspectWeights, type WeightsInfo } from './inspect.js';
+export { autopad, Conv, DWConv, fuseConvBn } from './layers/conv.js';
+export { Bottleneck, BottleneckCSP, C3 } from './layers/csp.js';
+export { Detect } from './layers/detect.js';
+export { Concat, Focus, SPP, SPPF, ZeroPad2d } from './layers/pooling.js';
+export { type BuildOptions, checkAnchorOrder, DetectionModel } from './model.js';
+export {
+  type LoadedModel,
+  type LoadModelOptions,
+  loadModel,
+  loadModelFile,
+  toPlain,
+  transferWeights,
+} from './weights.js';

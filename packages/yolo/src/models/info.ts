@@ -1,9 +1,9 @@
 // Model summary as yolov5 prints it: a layer table and totals (layers, parameters,
 // gradients, GFLOPs). GFLOPs follow yolov5's convention: multiply-accumulates of the
 // convolutions and BatchNorms (thop's counting) on a stride-sized input, ×2, scaled to the image size.
-import { nn, noGrad, tidy, zeros, type Tensor } from '@tsyolo/torch';
-import type { DetectionModel } from './model.js';
+import { nn, noGrad, type Tensor, tidy, zeros } from '@tsyolo/torch';
 import { Conv } from './layers/conv.js';
+import type { DetectionModel } from './model.js';
 
 export interface ModelSummary {
   layers: number;
@@ -71,15 +71,25 @@ export function summarize(model: DetectionModel, imgsz = 640): ModelSummary {
       n: l.n,
       params: model.layers.at(i).numParameters(),
       module: l.type,
-      arguments: JSON.stringify(l.args.map((a) => (Array.isArray(a) && l.type === 'Detect' ? (a.length > 3 ? `[${a.length} levels]` : a) : a))),
+      arguments: JSON.stringify(
+        l.args.map((a) => (Array.isArray(a) && l.type === 'Detect' ? (a.length > 3 ? `[${a.length} levels]` : a) : a)),
+      ),
     })),
   };
 }
 
 /** The summary as text (yolov5's layout). */
 export function formatSummary(s: ModelSummary, name = 'Model'): string {
-  const lines = [`${''.padStart(3)}${'from'.padStart(18)}${'n'.padStart(3)}${'params'.padStart(10)}  ${'module'.padEnd(40)}arguments`];
-  s.table.forEach((r, i) => lines.push(`${String(i).padStart(3)}${r.from.padStart(18)}${String(r.n).padStart(3)}${r.params.toLocaleString('en-US').padStart(10)}  ${r.module.padEnd(40)}${r.arguments}`));
-  lines.push(`${name} summary: ${s.layers} layers, ${s.parameters.toLocaleString('en-US')} parameters, ${s.gradients.toLocaleString('en-US')} gradients, ${s.gflops.toFixed(1)} GFLOPs`);
+  const lines = [
+    `${''.padStart(3)}${'from'.padStart(18)}${'n'.padStart(3)}${'params'.padStart(10)}  ${'module'.padEnd(40)}arguments`,
+  ];
+  s.table.forEach((r, i) =>
+    lines.push(
+      `${String(i).padStart(3)}${r.from.padStart(18)}${String(r.n).padStart(3)}${r.params.toLocaleString('en-US').padStart(10)}  ${r.module.padEnd(40)}${r.arguments}`,
+    ),
+  );
+  lines.push(
+    `${name} summary: ${s.layers} layers, ${s.parameters.toLocaleString('en-US')} parameters, ${s.gradients.toLocaleString('en-US')} gradients, ${s.gflops.toFixed(1)} GFLOPs`,
+  );
   return lines.join('\n');
 }

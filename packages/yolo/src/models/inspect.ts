@@ -1,7 +1,16 @@
 // What a weights file holds, without building the model: format, epoch, best fitness,
 // precision, optimizer/EMA state, size and class names (what users dig out with torch.load).
 import { statSync } from 'node:fs';
-import { collectTensors, loadPt, loadSafetensors, PyDict, PyObject, stateDictFromModule, tidy, type Tensor } from '@tsyolo/torch';
+import {
+  collectTensors,
+  loadPt,
+  loadSafetensors,
+  PyDict,
+  PyObject,
+  stateDictFromModule,
+  type Tensor,
+  tidy,
+} from '@tsyolo/torch';
 import { readCheckpointMeta, TSYOLO_META_KEY } from './checkpoint.js';
 import { toPlain, weightsKind } from './weights.js';
 
@@ -47,11 +56,29 @@ export function inspectWeights(path: string): WeightsInfo {
       const model = ck.get('model');
       if (!(model instanceof PyObject)) {
         const ts = collectTensors(ck);
-        return { path, format: 'state-dict-pt', bytes, epoch: null, bestFitness: null, precision: precisionOf(ts), hasOptimizer: false, hasEma: false, nc: null, names: [], tensors: ts.length, parameters: countValues(ts), date: null };
+        return {
+          path,
+          format: 'state-dict-pt',
+          bytes,
+          epoch: null,
+          bestFitness: null,
+          precision: precisionOf(ts),
+          hasOptimizer: false,
+          hasEma: false,
+          nc: null,
+          names: [],
+          tensors: ts.length,
+          parameters: countValues(ts),
+          date: null,
+        };
       }
       const sd = [...stateDictFromModule(model).values()];
       const namesRaw = toPlain(model.attr('names'));
-      const names = Array.isArray(namesRaw) ? namesRaw.map(String) : namesRaw && typeof namesRaw === 'object' ? Object.values(namesRaw as Record<string, unknown>).map(String) : [];
+      const names = Array.isArray(namesRaw)
+        ? namesRaw.map(String)
+        : namesRaw && typeof namesRaw === 'object'
+          ? Object.values(namesRaw as Record<string, unknown>).map(String)
+          : [];
       const info: WeightsInfo = {
         path,
         format: 'yolov5-pt',
@@ -92,8 +119,25 @@ export function inspectWeights(path: string): WeightsInfo {
       };
     }
     const names = st.metadata.names ? (toPlain(JSON.parse(st.metadata.names)) as unknown) : [];
-    const nameList = Array.isArray(names) ? names.map(String) : names && typeof names === 'object' ? Object.values(names).map(String) : [];
-    return { path, format: 'safetensors', bytes, epoch: null, bestFitness: null, precision: precisionOf(all), hasOptimizer: false, hasEma: false, nc: st.metadata.nc ? Number(st.metadata.nc) : nameList.length || null, names: nameList, tensors: all.length, parameters: countValues(all), date: null };
+    const nameList = Array.isArray(names)
+      ? names.map(String)
+      : names && typeof names === 'object'
+        ? Object.values(names).map(String)
+        : [];
+    return {
+      path,
+      format: 'safetensors',
+      bytes,
+      epoch: null,
+      bestFitness: null,
+      precision: precisionOf(all),
+      hasOptimizer: false,
+      hasEma: false,
+      nc: st.metadata.nc ? Number(st.metadata.nc) : nameList.length || null,
+      names: nameList,
+      tensors: all.length,
+      parameters: countValues(all),
+      date: null,
+    };
   });
 }
-

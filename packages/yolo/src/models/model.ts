@@ -1,11 +1,11 @@
 // DetectionModel: the layers built from a config under yolov5's names (model.0.conv.weight, ...),
 // strides from a dummy forward, anchors in grid units, fusing and layer summaries.
-import { callOp, nn, noGrad, tensor, tidy, zeros, type Tensor } from '@tsyolo/torch';
+import { callOp, nn, noGrad, type Tensor, tensor, tidy, zeros } from '@tsyolo/torch';
 import { buildLayers, type Layer, type LayerInfo } from './build.js';
 import type { ModelConfig } from './config.js';
+import { type ModelSummary, summarize } from './info.js';
 import { Conv } from './layers/conv.js';
 import { Detect } from './layers/detect.js';
-import { summarize, type ModelSummary } from './info.js';
 
 export interface BuildOptions {
   /** override the config's class count */
@@ -76,7 +76,8 @@ export class DetectionModel extends nn.Module {
     let y: unknown = x;
     this.infos.forEach((info, i) => {
       const f = info.f;
-      if (f !== -1) y = typeof f === 'number' ? outs[f < 0 ? i + f : f] : f.map((j) => (j === -1 ? y : outs[j < 0 ? i + j : j]));
+      if (f !== -1)
+        y = typeof f === 'number' ? outs[f < 0 ? i + f : f] : f.map((j) => (j === -1 ? y : outs[j < 0 ? i + j : j]));
       y = (this.layers.at(i) as nn.Module & { forward(v: unknown): unknown }).forward(y);
       outs.push(this.save.has(i) ? (y as Tensor) : null);
     });

@@ -39,7 +39,13 @@ export function prune(model: nn.Module, amount = 0.3): PruneResult {
       const z = tidy(() => {
         if (k > 0) {
           const { indices } = w.reshape(-1).abs().topk(k, -1, false, true);
-          w.copy_(w.reshape(-1).clone().indexPut_([indices], 0).view(...w.shape));
+          w.copy_(
+            w
+              .reshape(-1)
+              .clone()
+              .indexPut_([indices], 0)
+              .view(...w.shape),
+          );
         }
         return w.eq(0).sum().item();
       });

@@ -1,10 +1,20 @@
 // Loading weights: yolov5 .pt training checkpoints (ema, else model), stripped checkpoints,
 // plain state_dict .pt files, safetensors, and tsyolo checkpoints; transfer by matching keys.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { collectTensors, loadPt, loadSafetensors, noGrad, PyDict, PyObject, stateDictFromModule, tidy, type Tensor } from '@tsyolo/torch';
-import { loadConfig, validateConfig, type ModelConfig } from './config.js';
+import {
+  collectTensors,
+  loadPt,
+  loadSafetensors,
+  noGrad,
+  PyDict,
+  PyObject,
+  stateDictFromModule,
+  type Tensor,
+  tidy,
+} from '@tsyolo/torch';
+import { type CheckpointMeta, readCheckpointMeta, TSYOLO_META_KEY } from './checkpoint.js';
+import { loadConfig, type ModelConfig, validateConfig } from './config.js';
 import { DetectionModel } from './model.js';
-import { readCheckpointMeta, TSYOLO_META_KEY, type CheckpointMeta } from './checkpoint.js';
 
 export interface LoadModelOptions {
   /** model config (name or path) for files that do not carry one (plain state dicts, bare safetensors) */
@@ -31,7 +41,8 @@ export function toPlain(v: unknown): unknown {
 function namesFrom(v: unknown, nc: number): string[] {
   const p = toPlain(v);
   if (Array.isArray(p)) return p.map(String);
-  if (p && typeof p === 'object') return Array.from({ length: nc }, (_, i) => String((p as Record<string, unknown>)[i] ?? `class${i}`));
+  if (p && typeof p === 'object')
+    return Array.from({ length: nc }, (_, i) => String((p as Record<string, unknown>)[i] ?? `class${i}`));
   return Array.from({ length: nc }, (_, i) => `class${i}`);
 }
 
@@ -64,10 +75,13 @@ function isSafetensors(b: Buffer): boolean {
 export function describeHead(b: Buffer, size: number): string {
   if (size === 0) return 'it is empty (0 bytes): the download or the save did not complete';
   const text = b.toString('latin1');
-  if (text.startsWith('version https://git-lfs')) return 'it is a Git LFS pointer, not the file itself: fetch it with `git lfs pull` (or download the weights directly)';
-  if (/^\s*<(!doctype|html|\?xml)/i.test(text)) return 'it is an HTML/XML page: the download probably failed (an error or login page was saved instead)';
+  if (text.startsWith('version https://git-lfs'))
+    return 'it is a Git LFS pointer, not the file itself: fetch it with `git lfs pull` (or download the weights directly)';
+  if (/^\s*<(!doctype|html|\?xml)/i.test(text))
+    return 'it is an HTML/XML page: the download probably failed (an error or login page was saved instead)';
   if (/^\s*[[{]/.test(text)) return `it is JSON text (starts with ${JSON.stringify(text.slice(0, 24))})`;
-  if (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5) return 'it is a legacy (pre-zip) PyTorch pickle: re-save it with torch.save(ckpt, path) in PyTorch 1.6 or newer';
+  if (b[0] === 0x80 && b[1] >= 2 && b[1] <= 5)
+    return 'it is a legacy (pre-zip) PyTorch pickle: re-save it with torch.save(ckpt, path) in PyTorch 1.6 or newer';
   if (/^[\x20-\x7e\t\r\n]+$/.test(text)) return `it starts with the text ${JSON.stringify(text.slice(0, 24))}`;
   return `it starts with the bytes ${[...b.subarray(0, 12)].map((x) => x.toString(16).padStart(2, '0')).join(' ')}`;
 }
@@ -78,12 +92,16 @@ export function weightsKind(path: string): 'zip' | 'safetensors' {
   let head: Buffer;
   try {
     const st = statSync(path);
-    if (st.isDirectory()) throw new Error(`${path} is a folder: give a weights file (e.g. runs/train/exp/weights/best.safetensors)`);
+    if (st.isDirectory())
+      throw new Error(`${path} is a folder: give a weights file (e.g. runs/train/exp/weights/best.safetensors)`);
     size = st.size;
     head = readHead(path, 64);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${path}: no such weights file (a .pt, .safetensors or tsyolo checkpoint; trained weights are in runs/train/exp*/weights/)`);
+    if (code === 'ENOENT')
+      throw new Error(
+        `${path}: no such weights file (a .pt, .safetensors or tsyolo checkpoint; trained weights are in runs/train/exp*/weights/)`,
+      );
     if (code) throw Object.assign(new Error(`${path}: cannot read weights: ${(e as Error).message}`), { code, path });
     throw e;
   }
@@ -98,9 +116,17 @@ function freeAll(value: unknown): void {
   for (const t of collectTensors(value)) t.dispose();
 }
 
-function build(cfg: ModelConfig, sd: Map<string, Tensor>, path: string, names: string[] | undefined, opts: LoadModelOptions): DetectionModel {
+function build(
+  cfg: ModelConfig,
+  sd: Map<string, Tensor>,
+  path: string,
+  names: string[] | undefined,
+  opts: LoadModelOptions,
+): DetectionModel {
   if (opts.nc !== undefined && opts.nc !== cfg.nc) {
-    throw new Error(`${path}: the weights are for nc=${cfg.nc} classes, but nc=${opts.nc} was asked for (use transfer learning to change the class count)`);
+    throw new Error(
+      `${path}: the weights are for nc=${cfg.nc} classes, but nc=${opts.nc} was asked for (use transfer learning to change the class count)`,
+    );
   }
   const model = new DetectionModel(cfg);
   try {
@@ -108,11 +134,16 @@ function build(cfg: ModelConfig, sd: Map<string, Tensor>, path: string, names: s
     const missing = [...own.keys()].filter((k) => !sd.has(k));
     const unexpected = [...sd.keys()].filter((k) => !own.has(k));
     if (missing.length || unexpected.length) {
-      throw new Error(`${path}: the weights do not fit the ${cfg.yaml_file ?? 'model'} architecture (${missing.length} missing, e.g. ${missing.slice(0, 3).join(', ') || '-'}; ${unexpected.length} unexpected, e.g. ${unexpected.slice(0, 3).join(', ') || '-'})`);
+      throw new Error(
+        `${path}: the weights do not fit the ${cfg.yaml_file ?? 'model'} architecture (${missing.length} missing, e.g. ${missing.slice(0, 3).join(', ') || '-'}; ${unexpected.length} unexpected, e.g. ${unexpected.slice(0, 3).join(', ') || '-'})`,
+      );
     }
     for (const [k, t] of own) {
       const s = sd.get(k)!;
-      if (s.shape.join() !== t.shape.join()) throw new Error(`${path}: '${k}' has shape [${s.shape}], the ${cfg.yaml_file ?? 'model'} architecture with nc=${cfg.nc} expects [${t.shape}]`);
+      if (s.shape.join() !== t.shape.join())
+        throw new Error(
+          `${path}: '${k}' has shape [${s.shape}], the ${cfg.yaml_file ?? 'model'} architecture with nc=${cfg.nc} expects [${t.shape}]`,
+        );
     }
     model.loadStateDict(sd);
   } catch (e) {
@@ -127,8 +158,15 @@ function build(cfg: ModelConfig, sd: Map<string, Tensor>, path: string, names: s
 function fromYolov5Pt(path: string, opts: LoadModelOptions): LoadedModel {
   const ck = loadPt(path);
   try {
-    if (ck instanceof PyDict && !(ck.get('model') instanceof PyObject) && [...ck.values()].every((v) => typeof v === 'object' && v !== null && 'shape' in v)) {
-      if (!opts.cfg) throw new Error(`${path}: a plain state_dict holds no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`);
+    if (
+      ck instanceof PyDict &&
+      !(ck.get('model') instanceof PyObject) &&
+      [...ck.values()].every((v) => typeof v === 'object' && v !== null && 'shape' in v)
+    ) {
+      if (!opts.cfg)
+        throw new Error(
+          `${path}: a plain state_dict holds no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`,
+        );
       const cfg = loadConfig(opts.cfg);
       const sd = new Map([...ck].map(([k, v]) => [String(k), v as Tensor]));
       return { model: build(cfg, floatSd(sd), path, undefined, opts), format: 'state-dict-pt', meta: {} };
@@ -143,7 +181,12 @@ function fromYolov5Pt(path: string, opts: LoadModelOptions): LoadedModel {
     const cfg = validateConfig(yaml, `${path} (model.yaml)`);
     const sd = floatSd(stateDictFromModule(obj));
     const bf = toPlain(ck.get('best_fitness'));
-    const bestFitness = typeof bf === 'number' ? bf : bf && typeof bf === 'object' && 'data' in bf ? Number((bf as { data: ArrayLike<number> }).data[0]) : null;
+    const bestFitness =
+      typeof bf === 'number'
+        ? bf
+        : bf && typeof bf === 'object' && 'data' in bf
+          ? Number((bf as { data: ArrayLike<number> }).data[0])
+          : null;
     const model = build(cfg, sd, path, namesFrom(obj.attr('names'), cfg.nc), opts);
     return { model, format: 'yolov5-pt', meta: { epoch: Number(ck.get('epoch') ?? -1), bestFitness } };
   } finally {
@@ -172,14 +215,19 @@ function fromSafetensors(path: string, opts: LoadModelOptions): LoadedModel {
     if (tsy) {
       const meta = readCheckpointMeta(tsy, path);
       const prefix = (opts.ema ?? true) && [...st.tensors.keys()].some((k) => k.startsWith('ema.')) ? 'ema.' : 'model.';
-      const sd = new Map([...st.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+      const sd = new Map(
+        [...st.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]),
+      );
       const cfg = validateConfig(meta.cfg, `${path} (metadata cfg)`);
       return { model: build(cfg, floatSd(sd), path, meta.names, opts), format: 'tsyolo', meta };
     }
     let cfg: ModelConfig;
     if (st.metadata.yaml) cfg = validateConfig(JSON.parse(st.metadata.yaml), `${path} (metadata yaml)`);
     else if (opts.cfg) cfg = loadConfig(opts.cfg);
-    else throw new Error(`${path}: this safetensors file carries no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`);
+    else
+      throw new Error(
+        `${path}: this safetensors file carries no model config; pass cfg, the config it was trained with (--cfg yolov5s.yaml for tsyolo val, detect, export and prune; cfg in the API)`,
+      );
     const names = st.metadata.names ? namesFrom(JSON.parse(st.metadata.names), cfg.nc) : undefined;
     return { model: build(cfg, floatSd(st.tensors), path, names, opts), format: 'safetensors', meta: {} };
   } finally {
@@ -203,7 +251,11 @@ export function loadModel(path: string, opts: LoadModelOptions = {}): DetectionM
  * Transfer learning: copies every tensor whose name and shape match (e.g. all but the
  * Detect convolutions when the class count changes). Returns how many of how many were transferred.
  */
-export function transferWeights(model: DetectionModel, sd: ReadonlyMap<string, Tensor>, exclude: string[] = []): { transferred: number; total: number } {
+export function transferWeights(
+  model: DetectionModel,
+  sd: ReadonlyMap<string, Tensor>,
+  exclude: string[] = [],
+): { transferred: number; total: number } {
   const own = model.stateDict();
   const fit = new Map<string, Tensor>();
   for (const [k, t] of sd) {

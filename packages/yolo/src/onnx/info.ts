@@ -1,7 +1,8 @@
 // What a detector's ONNX file says about itself: the image input and detections output (names, shapes,
 // float32 or float16) and yolov5's `stride` / `names` metadata. Read with the exporter's protobuf schema.
-import { decodeModel, DataType, type ModelMsg, type ValueInfoMsg } from './proto.js';
+
 import { parseNames, parseStride } from '../portable/metadata.js';
+import { DataType, decodeModel, type ModelMsg, type ValueInfoMsg } from './proto.js';
 
 export interface OnnxIo {
   name: string;
@@ -30,7 +31,8 @@ export interface OnnxInfo {
 function describe(source: string, v: ValueInfoMsg | undefined, what: string): OnnxIo {
   const tt = v?.type?.tensor_type;
   if (!v || !tt) throw new Error(`${source}: the model has no tensor ${what}`);
-  if (tt.elem_type !== DataType.FLOAT && tt.elem_type !== DataType.FLOAT16) throw new Error(`${source}: ${what} '${v.name}' is not float32 or float16 (ONNX type ${tt.elem_type})`);
+  if (tt.elem_type !== DataType.FLOAT && tt.elem_type !== DataType.FLOAT16)
+    throw new Error(`${source}: ${what} '${v.name}' is not float32 or float16 (ONNX type ${tt.elem_type})`);
   const dims = (tt.shape?.dim ?? []).map((d) => (d.dim_value && d.dim_value > 0 ? d.dim_value : null));
   return { name: v.name, dims, half: tt.elem_type === DataType.FLOAT16 };
 }
@@ -46,17 +48,25 @@ export function onnxInfo(bytes: Uint8Array, source: string): OnnxInfo {
     throw new Error(`${source}: not an ONNX model (${(e as Error).message})`);
   }
   const graph = msg.graph;
-  if (!graph || !graph.node?.length) throw new Error(`${source}: not an ONNX model (no graph)`);
+  if (!graph?.node?.length) throw new Error(`${source}: not an ONNX model (no graph)`);
   const inits = new Set(graph.initializer.map((t) => t.name));
   const inputs = graph.input.filter((v) => !inits.has(v.name));
-  if (inputs.length !== 1) throw new Error(`${source}: expected one image input, the model has ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`);
+  if (inputs.length !== 1)
+    throw new Error(
+      `${source}: expected one image input, the model has ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`,
+    );
   const input = describe(source, inputs[0], 'input');
   const output = describe(source, graph.output[0], 'output');
   const [b, c, h, w] = input.dims;
-  if (input.dims.length !== 4 || (c !== null && c !== 3)) throw new Error(`${source}: input '${input.name}' is ${show(input.dims)}, expected [batch, 3, height, width]`);
-  if ((h === null) !== (w === null)) throw new Error(`${source}: input height and width must both be fixed or both dynamic`);
+  if (input.dims.length !== 4 || (c !== null && c !== 3))
+    throw new Error(`${source}: input '${input.name}' is ${show(input.dims)}, expected [batch, 3, height, width]`);
+  if ((h === null) !== (w === null))
+    throw new Error(`${source}: input height and width must both be fixed or both dynamic`);
   const no = output.dims[2];
-  if (output.dims.length !== 3 || no === null || no === undefined || no < 6) throw new Error(`${source}: output '${output.name}' is ${show(output.dims)}, expected [batch, anchors, 5 + classes]`);
+  if (output.dims.length !== 3 || no === null || no === undefined || no < 6)
+    throw new Error(
+      `${source}: output '${output.name}' is ${show(output.dims)}, expected [batch, anchors, 5 + classes]`,
+    );
   const nc = no - 5;
   const metadata = Object.fromEntries((msg.metadata_props ?? []).map((p) => [p.key, p.value]));
   const where = (key: string, e: unknown): Error => new Error(`${source}: metadata '${key}': ${(e as Error).message}`);
@@ -67,7 +77,8 @@ export function onnxInfo(bytes: Uint8Array, source: string): OnnxInfo {
     } catch (e) {
       throw where('names', e);
     }
-    if (names.length > nc) throw new Error(`${source}: metadata 'names' has ${names.length} classes, the output has ${nc}`);
+    if (names.length > nc)
+      throw new Error(`${source}: metadata 'names' has ${names.length} classes, the output has ${nc}`);
   }
   let stride: number;
   try {
@@ -76,7 +87,8 @@ export function onnxInfo(bytes: Uint8Array, source: string): OnnxInfo {
     throw where('stride', e);
   }
   const shape: [number, number] | null = h !== null && w !== null ? [h, w] : null;
-  if (shape && (shape[0] % stride || shape[1] % stride)) throw new Error(`${source}: input ${shape.join('x')} is not a multiple of the stride ${stride}`);
+  if (shape && (shape[0] % stride || shape[1] % stride))
+    throw new Error(`${source}: input ${shape.join('x')} is not a multiple of the stride ${stride}`);
   return {
     input,
     output,

@@ -100,7 +100,9 @@ export const ModelProtoType = root.lookupType('onnx.ModelProto');
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
 /** TensorProto.DataType (the ones used here) */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
-export const dataTypeNames: Record<number, string> = Object.fromEntries(Object.entries(DataType).map(([k, v]) => [v, k]));
+export const dataTypeNames: Record<number, string> = Object.fromEntries(
+  Object.entries(DataType).map(([k, v]) => [v, k]),
+);
 
 // Plain objects in the shape of the messages (snake_case, as in onnx.proto).
 export interface TensorMsg {

@@ -1,9 +1,10 @@
 // Batch mosaics (train_batch0.jpg, val_batchN_labels.jpg, val_batchN_pred.jpg): up to 16 images of a
 // batch in a square grid with their boxes in class colours and the file names on top.
-import sharp from 'sharp';
+
 import { basename } from 'node:path';
+import sharp from 'sharp';
 import { classColor } from '../util/colors.js';
-import { FONT, esc, num, saveImage, textWidth } from './svg.js';
+import { esc, FONT, num, saveImage, textWidth } from './svg.js';
 
 /** The boxes of one image, in pixels of the batch's h × w images. */
 export interface ImageBoxes {
@@ -22,7 +23,13 @@ export function labelsToBoxes(targets: ArrayLike<number>, bs: number, h: number,
   for (let r = 0; r + 6 <= targets.length; r += 6) {
     const i = Math.trunc(targets[r]);
     if (i < 0 || i >= bs) continue;
-    const [c, x, y, bw, bh] = [targets[r + 1], targets[r + 2] * w, targets[r + 3] * h, targets[r + 4] * w, targets[r + 5] * h];
+    const [c, x, y, bw, bh] = [
+      targets[r + 1],
+      targets[r + 2] * w,
+      targets[r + 3] * h,
+      targets[r + 4] * w,
+      targets[r + 5] * h,
+    ];
     boxes[i].push(x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2);
     cls[i].push(c);
   }
@@ -94,11 +101,17 @@ export async function plotImages(
     const tx = (i % ns) * tw;
     const ty = Math.floor(i / ns) * th;
     // nested <svg> clips everything to its tile
-    svg.push(`<svg x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}">${tileSvg(targets[i], paths[i], names, style)}</svg>`);
-    svg.push(`<rect x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}" fill="none" stroke="#ffffff" stroke-width="2"/>`);
+    svg.push(
+      `<svg x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}">${tileSvg(targets[i], paths[i], names, style)}</svg>`,
+    );
+    svg.push(
+      `<rect x="${num(tx)}" y="${num(ty)}" width="${num(tw)}" height="${num(th)}" fill="none" stroke="#ffffff" stroke-width="2"/>`,
+    );
   }
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${ow}" height="${oh}" font-family="${FONT}">${svg.join('')}</svg>`;
-  const img = sharp(base, { raw: { width: ow, height: oh, channels: 3 } }).composite([{ input: Buffer.from(overlay), top: 0, left: 0 }]);
+  const img = sharp(base, { raw: { width: ow, height: oh, channels: 3 } }).composite([
+    { input: Buffer.from(overlay), top: 0, left: 0 },
+  ]);
   await saveImage(img, outJpg);
 }
 
@@ -148,16 +161,24 @@ function tileSvg(t: ImageBoxes | undefined, path: string | undefined, names: str
     const c = Math.trunc(t.cls[j]);
     const [x1, y1, x2, y2] = [0, 1, 2, 3].map((q) => t.boxes[j * 4 + q] * scale);
     const color = classColor(c);
-    tile.push(`<rect x="${num(x1)}" y="${num(y1)}" width="${num(x2 - x1)}" height="${num(y2 - y1)}" fill="none" stroke="${color}" stroke-width="${lw}"/>`);
+    tile.push(
+      `<rect x="${num(x1)}" y="${num(y1)}" width="${num(x2 - x1)}" height="${num(y2 - y1)}" fill="none" stroke="${color}" stroke-width="${lw}"/>`,
+    );
     const label = `${names[c] ?? c}${conf !== undefined ? ` ${conf.toFixed(1)}` : ''}`;
     const lh = fs + 4;
     const ly = y1 - lh >= 0 ? y1 - lh : y1; // above the box when it fits in the tile
-    tile.push(`<rect x="${num(x1 - lw / 2)}" y="${num(ly)}" width="${num(textWidth(label, fs) + 6)}" height="${num(lh)}" fill="${color}"/>`);
-    tile.push(`<text x="${num(x1 + 2)}" y="${num(ly + fs * 0.92)}" font-size="${fs}" fill="#ffffff">${esc(label)}</text>`);
+    tile.push(
+      `<rect x="${num(x1 - lw / 2)}" y="${num(ly)}" width="${num(textWidth(label, fs) + 6)}" height="${num(lh)}" fill="${color}"/>`,
+    );
+    tile.push(
+      `<text x="${num(x1 + 2)}" y="${num(ly + fs * 0.92)}" font-size="${fs}" fill="#ffffff">${esc(label)}</text>`,
+    );
   }
   if (path) {
     const name = basename(path).slice(0, 40);
-    tile.push(`<text x="5" y="${num(fs + 3)}" font-size="${fs}" fill="#dcdcdc" stroke="#000000" stroke-width="${num(fs / 6)}" paint-order="stroke" stroke-linejoin="round">${esc(name)}</text>`);
+    tile.push(
+      `<text x="5" y="${num(fs + 3)}" font-size="${fs}" fill="#dcdcdc" stroke="#000000" stroke-width="${num(fs / 6)}" paint-order="stroke" stroke-linejoin="round">${esc(name)}</text>`,
+    );
   }
   return tile.join('');
 }

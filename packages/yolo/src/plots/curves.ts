@@ -1,6 +1,6 @@
 // Validation curves and the confusion matrix: PR_curve.png, F1/P/R_curve.png, confusion_matrix.png.
 import { smooth } from '../metrics/numpy.js';
-import { CYCLE, axes, lineChart, num, saveSvg, svgDoc, text, type AxesOptions, type Series, type Tick } from './svg.js';
+import { type AxesOptions, axes, CYCLE, lineChart, num, type Series, saveSvg, svgDoc, type Tick, text } from './svg.js';
 
 /** With this many classes or more, per-class curves are grey and unlabelled. */
 const MANY = 21;
@@ -14,7 +14,13 @@ function meanCurve(curves: ArrayLike<number>[], len: number): Float64Array {
 
 function perClass(px: ArrayLike<number>, curves: ArrayLike<number>[], label: (i: number) => string): Series[] {
   const few = curves.length < MANY;
-  return curves.map((y, i) => ({ x: px, y, color: few ? CYCLE[i % CYCLE.length] : '#808080', width: 1, label: few ? label(i) : undefined }));
+  return curves.map((y, i) => ({
+    x: px,
+    y,
+    color: few ? CYCLE[i % CYCLE.length] : '#808080',
+    width: 1,
+    label: few ? label(i) : undefined,
+  }));
 }
 
 /**
@@ -22,14 +28,39 @@ function perClass(px: ArrayLike<number>, curves: ArrayLike<number>[], label: (i:
  * i is labelled `names[i] ap50[i]` (as yolov5: pass the names of apClass). The bold mean curve is
  * labelled with the mean of ap50 (mAP@0.5).
  */
-export async function plotPrCurve(px: ArrayLike<number>, py: ArrayLike<number>[], ap50: ArrayLike<number>, names: string[], outPng: string): Promise<void> {
+export async function plotPrCurve(
+  px: ArrayLike<number>,
+  py: ArrayLike<number>[],
+  ap50: ArrayLike<number>,
+  names: string[],
+  outPng: string,
+): Promise<void> {
   const series = perClass(px, py, (i) => `${names[i] ?? i} ${Number(ap50[i]).toFixed(3)}`);
   if (py.length) {
     let map = 0;
     for (let i = 0; i < ap50.length; i++) map += ap50[i] / ap50.length;
-    series.push({ x: px, y: meanCurve(py, px.length), color: MEAN_COLOR, width: 3, label: `all classes ${map.toFixed(3)} mAP@0.5` });
+    series.push({
+      x: px,
+      y: meanCurve(py, px.length),
+      color: MEAN_COLOR,
+      width: 3,
+      label: `all classes ${map.toFixed(3)} mAP@0.5`,
+    });
   }
-  const chart = lineChart({ x: 0, y: 0, w: 900, h: 600 }, { series, x: [0, 1], y: [0, 1], xlabel: 'Recall', ylabel: 'Precision', title: 'Precision-Recall Curve', legend: 'outside', fontSize: 13, grid: true });
+  const chart = lineChart(
+    { x: 0, y: 0, w: 900, h: 600 },
+    {
+      series,
+      x: [0, 1],
+      y: [0, 1],
+      xlabel: 'Recall',
+      ylabel: 'Precision',
+      title: 'Precision-Recall Curve',
+      legend: 'outside',
+      fontSize: 13,
+      grid: true,
+    },
+  );
   await saveSvg(svgDoc(900, 600, chart), outPng);
 }
 
@@ -38,18 +69,46 @@ export async function plotPrCurve(px: ArrayLike<number>, py: ArrayLike<number>[]
  * row-major (ApPerClassResult.f1Curve / pCurve / rCurve). The smoothed class mean is bold and its
  * legend gives the maximum and the confidence where it is reached.
  */
-export async function plotMcCurve(px: ArrayLike<number>, curves: ArrayLike<number>, names: string[], outPng: string, ylabel = 'Metric'): Promise<void> {
+export async function plotMcCurve(
+  px: ArrayLike<number>,
+  curves: ArrayLike<number>,
+  names: string[],
+  outPng: string,
+  ylabel = 'Metric',
+): Promise<void> {
   const len = px.length;
   const nc = len ? Math.floor(curves.length / len) : 0;
-  const rows = Array.from({ length: nc }, (_, i) => Array.prototype.slice.call(curves, i * len, (i + 1) * len) as number[]);
+  const rows = Array.from(
+    { length: nc },
+    (_, i) => Array.prototype.slice.call(curves, i * len, (i + 1) * len) as number[],
+  );
   const series = perClass(px, rows, (i) => names[i] ?? String(i));
   if (nc) {
     const y = smooth(meanCurve(rows, len), 0.05);
     let best = 0;
     for (let i = 1; i < y.length; i++) if (y[i] > y[best]) best = i;
-    series.push({ x: px, y, color: MEAN_COLOR, width: 3, label: `all classes ${y[best].toFixed(2)} at ${Number(px[best]).toFixed(3)}` });
+    series.push({
+      x: px,
+      y,
+      color: MEAN_COLOR,
+      width: 3,
+      label: `all classes ${y[best].toFixed(2)} at ${Number(px[best]).toFixed(3)}`,
+    });
   }
-  const chart = lineChart({ x: 0, y: 0, w: 900, h: 600 }, { series, x: [0, 1], y: [0, 1], xlabel: 'Confidence', ylabel, title: `${ylabel}-Confidence Curve`, legend: 'outside', fontSize: 13, grid: true });
+  const chart = lineChart(
+    { x: 0, y: 0, w: 900, h: 600 },
+    {
+      series,
+      x: [0, 1],
+      y: [0, 1],
+      xlabel: 'Confidence',
+      ylabel,
+      title: `${ylabel}-Confidence Curve`,
+      legend: 'outside',
+      fontSize: 13,
+      grid: true,
+    },
+  );
   await saveSvg(svgDoc(900, 600, chart), outPng);
 }
 
@@ -85,7 +144,18 @@ export async function plotConfusionMatrix(matrix: ArrayLike<number>, names: stri
   const ticks: Tick[] = [];
   for (let i = 0; i < k; i += every) ticks.push({ v: i + 0.5, label: labels ? labels[i] : String(i) });
   const tickSize = Math.max(7, Math.min(fs, (700 / k) * 0.9));
-  const opts: AxesOptions = { x: [0, k], y: [k, 0], xticks: ticks, yticks: ticks, rotateX: true, xlabel: 'True', ylabel: 'Predicted', title: 'Confusion Matrix', fontSize: fs, tickSize };
+  const opts: AxesOptions = {
+    x: [0, k],
+    y: [k, 0],
+    xticks: ticks,
+    yticks: ticks,
+    rotateX: true,
+    xlabel: 'True',
+    ylabel: 'Predicted',
+    title: 'Confusion Matrix',
+    fontSize: fs,
+    tickSize,
+  };
   // a square heatmap: measure the margins, then fit the cell around a square plot area
   const full = { x: 10, y: 10, w: W - 170, h: H - 20 };
   const probe = axes(full, opts).inner;
@@ -105,15 +175,28 @@ export async function plotConfusionMatrix(matrix: ArrayLike<number>, names: stri
       if (!(v >= 0.005)) continue;
       const x = ax.sx(c);
       const y = ax.sy(r);
-      cells.push(`<rect x="${num(x)}" y="${num(y)}" width="${num(cw + 0.5)}" height="${num(chh + 0.5)}" fill="${blues(v)}"/>`);
-      if (nc < 30) notes.push(text(x + cw / 2, y + chh / 2, v.toFixed(2), { size: Math.min(fs, cw * 0.28), anchor: 'middle', middle: true, color: v > 0.5 ? '#ffffff' : '#000000' }));
+      cells.push(
+        `<rect x="${num(x)}" y="${num(y)}" width="${num(cw + 0.5)}" height="${num(chh + 0.5)}" fill="${blues(v)}"/>`,
+      );
+      if (nc < 30)
+        notes.push(
+          text(x + cw / 2, y + chh / 2, v.toFixed(2), {
+            size: Math.min(fs, cw * 0.28),
+            anchor: 'middle',
+            middle: true,
+            color: v > 0.5 ? '#ffffff' : '#000000',
+          }),
+        );
     }
   // colour bar: the same piecewise-linear map as a gradient, 0 at the bottom
   const bar = { x: inner.x + inner.w + 30, y: inner.y, w: 24, h: inner.h };
   const stops = [0, 0.25, 0.5, 0.75, 1].map((t) => `<stop offset="${t}" stop-color="${blues(t)}"/>`).join('');
   const barTicks = [0, 0.2, 0.4, 0.6, 0.8, 1].map((v) => {
     const y = bar.y + bar.h * (1 - v);
-    return `<path d="M${num(bar.x + bar.w)} ${num(y)}h4" stroke="#000000"/>` + text(bar.x + bar.w + 7, y, v.toFixed(1), { size: fs * 0.9, middle: true });
+    return (
+      `<path d="M${num(bar.x + bar.w)} ${num(y)}h4" stroke="#000000"/>` +
+      text(bar.x + bar.w + 7, y, v.toFixed(1), { size: fs * 0.9, middle: true })
+    );
   });
   const body =
     ax.wrap(cells.join('') + notes.join('')) +

@@ -41,8 +41,19 @@ export async function plotEvolution(data: EvolutionPlotData, outPng: string): Pr
   const body = data.hypKeys.map((k, j) => {
     const v = data.values[j];
     const cell = { x: (j % cols) * cw + 4, y: Math.floor(j / cols) * ch + 4, w: cw - 8, h: ch - 8 };
-    const ax = axes(cell, { x: extent(v), y, title: `${k} = ${Number(v[best].toPrecision(3))}`, ylabel: j % cols === 0 ? 'fitness' : undefined, fontSize: 11, tickCount: 3, yticks: j % cols === 0 ? undefined : false });
-    const pts = order.map((i) => `<circle cx="${num(ax.sx(v[i]))}" cy="${num(ax.sy(f[i]))}" r="3" fill="${viridis(tOf(f[i]))}" fill-opacity="0.85"/>`);
+    const ax = axes(cell, {
+      x: extent(v),
+      y,
+      title: `${k} = ${Number(v[best].toPrecision(3))}`,
+      ylabel: j % cols === 0 ? 'fitness' : undefined,
+      fontSize: 11,
+      tickCount: 3,
+      yticks: j % cols === 0 ? undefined : false,
+    });
+    const pts = order.map(
+      (i) =>
+        `<circle cx="${num(ax.sx(v[i]))}" cy="${num(ax.sy(f[i]))}" r="3" fill="${viridis(tOf(f[i]))}" fill-opacity="0.85"/>`,
+    );
     const bx = ax.sx(v[best]);
     const by = ax.sy(f[best]);
     const cross = `<path d="M${num(bx - 7)} ${num(by)}h14M${num(bx)} ${num(by - 7)}v14" stroke="#000000" stroke-width="2"/>`;

@@ -1,5 +1,6 @@
 // Run plots rendered as SVG and rasterised with sharp.
-export { plotResults, gaussianSmooth, RESULT_PANELS } from './results.js';
+
+export { type ImageBoxes, labelsToBoxes, type PlotImagesOptions, plotImages, predsToBoxes } from './batch.js';
+export { plotConfusionMatrix, plotMcCurve, plotPrCurve } from './curves.js';
 export { plotLabels } from './labels.js';
-export { plotImages, labelsToBoxes, predsToBoxes, type ImageBoxes, type PlotImagesOptions } from './batch.js';
-export { plotPrCurve, plotMcCurve, plotConfusionMatrix } from './curves.js';
+export { gaussianSmooth, plotResults, RESULT_PANELS } from './results.js';

@@ -1,7 +1,7 @@
 // labels.jpg: the dataset's label statistics. Instances per class, the boxes drawn about a common
 // centre, box centres (x vs y) and box sizes (width vs height).
 import { classColor } from '../util/colors.js';
-import { axes, dots, num, saveSvg, svgDoc, text, type Box, type Tick } from './svg.js';
+import { axes, type Box, dots, num, saveSvg, svgDoc, type Tick, text } from './svg.js';
 
 /** Scatter plots draw at most this many points (an even stride through the labels). */
 export const MAX_SCATTER = 5000;
@@ -20,7 +20,12 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
 
   const S = 1000;
   const half = S / 2;
-  const cell = (i: number): Box => ({ x: (i % 2) * half + 6, y: Math.floor(i / 2) * half + 6, w: half - 12, h: half - 12 });
+  const cell = (i: number): Box => ({
+    x: (i % 2) * half + 6,
+    y: Math.floor(i / 2) * half + 6,
+    w: half - 12,
+    h: half - 12,
+  });
 
   // instances per class
   const counts = new Array<number>(nc).fill(0);
@@ -30,9 +35,22 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
   }
   const xticks: Tick[] | undefined =
     nc > 0 && nc < 30 ? counts.map((_, c) => ({ v: c, label: names[c] ?? String(c) })) : undefined;
-  const hist = axes(cell(0), { x: [-0.6, Math.max(nc, 1) - 0.4], y: [0, Math.max(1, ...counts) * 1.05], xticks, xInteger: true, yInteger: true, xlabel: 'classes', ylabel: 'instances', title: `${n} labels`, grid: true });
-  const bw = (hist.sx(0.8) - hist.sx(0)) || 1;
-  const bars = counts.map((k, c) => `<rect x="${num(hist.sx(c) - bw / 2)}" y="${num(hist.sy(k))}" width="${num(bw)}" height="${num(hist.sy(0) - hist.sy(k))}" fill="${classColor(c)}"/>`);
+  const hist = axes(cell(0), {
+    x: [-0.6, Math.max(nc, 1) - 0.4],
+    y: [0, Math.max(1, ...counts) * 1.05],
+    xticks,
+    xInteger: true,
+    yInteger: true,
+    xlabel: 'classes',
+    ylabel: 'instances',
+    title: `${n} labels`,
+    grid: true,
+  });
+  const bw = hist.sx(0.8) - hist.sx(0) || 1;
+  const bars = counts.map(
+    (k, c) =>
+      `<rect x="${num(hist.sx(c) - bw / 2)}" y="${num(hist.sy(k))}" width="${num(bw)}" height="${num(hist.sy(0) - hist.sy(k))}" fill="${classColor(c)}"/>`,
+  );
 
   // the first boxes, all centred, on a 500 × 500 canvas
   const c1 = cell(1);
@@ -43,10 +61,15 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
   for (let i = 0; i < m; i++) {
     const w = labels[i * 5 + 3] * 500;
     const h = labels[i * 5 + 4] * 500;
-    rects.push(`<rect x="${num(250 - w / 2)}" y="${num(250 - h / 2)}" width="${num(w)}" height="${num(h)}" stroke="${classColor(Math.trunc(labels[i * 5]))}"/>`);
+    rects.push(
+      `<rect x="${num(250 - w / 2)}" y="${num(250 - h / 2)}" width="${num(w)}" height="${num(h)}" stroke="${classColor(Math.trunc(labels[i * 5]))}"/>`,
+    );
   }
   const overlay =
-    text(o.x + side / 2, c1.y + 18, m < n ? `first ${m} boxes, centred` : 'boxes, centred', { size: 12.6, anchor: 'middle' }) +
+    text(o.x + side / 2, c1.y + 18, m < n ? `first ${m} boxes, centred` : 'boxes, centred', {
+      size: 12.6,
+      anchor: 'middle',
+    }) +
     `<svg x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" viewBox="0 0 500 500"><g fill="none" stroke-width="1">${rects.join('')}</g></svg>` +
     `<rect x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" fill="none" stroke="#000000"/>`;
 
@@ -56,7 +79,14 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
   for (let i = 0; i < n; i += stride) idx.push(i);
   const sub = idx.length < n ? ` (${idx.length} of ${n})` : '';
   const xy = axes(cell(2), { x: [0, 1], y: [0, 1], xlabel: 'x', ylabel: 'y', title: `box centres${sub}`, grid: true });
-  const wh = axes(cell(3), { x: [0, 1], y: [0, 1], xlabel: 'width', ylabel: 'height', title: `box sizes${sub}`, grid: true });
+  const wh = axes(cell(3), {
+    x: [0, 1],
+    y: [0, 1],
+    xlabel: 'width',
+    ylabel: 'height',
+    title: `box sizes${sub}`,
+    grid: true,
+  });
   const body = [
     hist.wrap(bars.join('')),
     overlay,

@@ -1,12 +1,24 @@
 // Small SVG chart toolkit for the run plots: linear axes with nice ticks, line/dot series, legends,
 // and rasterisation through sharp (librsvg). Coordinates are SVG user units = output pixels.
-import sharp from 'sharp';
+
 import { extname } from 'node:path';
 import { writeFileAtomic } from '@tsyolo/torch';
+import sharp from 'sharp';
 
 export const FONT = 'DejaVu Sans, Arial, Helvetica, sans-serif';
 /** Qualitative line colours (matplotlib's default cycle). */
-export const CYCLE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const CYCLE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 export interface Box {
   x: number;
@@ -46,7 +58,9 @@ export function text(x: number, y: number, s: string, o: TextStyle = {}): string
   const size = o.size ?? 12;
   const dy = o.middle ? size * 0.35 : 0;
   const attrs = [
-    o.rotate ? `transform="translate(${num(x)},${num(y)}) rotate(${o.rotate})" x="0" y="${num(dy)}"` : `x="${num(x)}" y="${num(y + dy)}"`,
+    o.rotate
+      ? `transform="translate(${num(x)},${num(y)}) rotate(${o.rotate})" x="0" y="${num(dy)}"`
+      : `x="${num(x)}" y="${num(y + dy)}"`,
     `font-size="${num(size)}"`,
     o.anchor && o.anchor !== 'start' ? `text-anchor="${o.anchor}"` : '',
     o.color ? `fill="${o.color}"` : '',
@@ -176,15 +190,23 @@ export function axes(cell: Box, o: AxesOptions): Axes {
 
   const wrap = (content: string): string => {
     const s: string[] = [];
-    s.push(`<clipPath id="${id}"><rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}"/></clipPath>`);
-    s.push(`<rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}" fill="#ffffff"/>`);
+    s.push(
+      `<clipPath id="${id}"><rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}"/></clipPath>`,
+    );
+    s.push(
+      `<rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}" fill="#ffffff"/>`,
+    );
     const marks: string[] = [];
     for (const t of xt) {
       const x = sx(t.v);
       if (x < inner.x - 0.5 || x > inner.x + inner.w + 0.5) continue;
       if (o.grid) s.push(`<path d="M${num(x)} ${num(inner.y)}V${num(ib)}" stroke="#e5e5e5"/>`);
       marks.push(`M${num(x)} ${num(ib)}v4`);
-      s.push(rotate ? text(x, ib + 7, t.label, { size: tfs, anchor: 'end', rotate: -90, middle: true }) : text(x, ib + 6 + tfs * 0.8, t.label, { size: tfs, anchor: 'middle' }));
+      s.push(
+        rotate
+          ? text(x, ib + 7, t.label, { size: tfs, anchor: 'end', rotate: -90, middle: true })
+          : text(x, ib + 6 + tfs * 0.8, t.label, { size: tfs, anchor: 'middle' }),
+      );
     }
     for (const t of yt) {
       const y = sy(t.v);
@@ -196,9 +218,19 @@ export function axes(cell: Box, o: AxesOptions): Axes {
     if (marks.length) s.push(`<path d="${marks.join('')}" stroke="#000000"/>`);
     if (o.title) s.push(text(inner.x + inner.w / 2, cell.y + fs * 1.3, o.title, { size: fs * 1.05, anchor: 'middle' }));
     if (o.xlabel) s.push(text(inner.x + inner.w / 2, cell.y + cell.h - 6, o.xlabel, { size: fs, anchor: 'middle' }));
-    if (o.ylabel) s.push(text(cell.x + 4 + fs * 0.5, inner.y + inner.h / 2, o.ylabel, { size: fs, anchor: 'middle', rotate: -90, middle: true }));
+    if (o.ylabel)
+      s.push(
+        text(cell.x + 4 + fs * 0.5, inner.y + inner.h / 2, o.ylabel, {
+          size: fs,
+          anchor: 'middle',
+          rotate: -90,
+          middle: true,
+        }),
+      );
     s.push(`<g clip-path="url(#${id})">${content}</g>`);
-    s.push(`<rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}" fill="none" stroke="#000000"/>`);
+    s.push(
+      `<rect x="${num(inner.x)}" y="${num(inner.y)}" width="${num(inner.w)}" height="${num(inner.h)}" fill="none" stroke="#000000"/>`,
+    );
     return s.join('');
   };
   return { inner, sx, sy, wrap };
@@ -239,14 +271,24 @@ export function line(ax: Axes, s: Series): string {
     if (s.marker) dots.push(`<circle cx="${px}" cy="${py}" r="${num(s.marker)}"/>`);
   }
   const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
-  const path = d.length ? `<path d="${d.join('')}" fill="none" stroke="${s.color}" stroke-width="${num(s.width ?? 1.5)}" stroke-linejoin="round" stroke-linecap="round"${dash}/>` : '';
+  const path = d.length
+    ? `<path d="${d.join('')}" fill="none" stroke="${s.color}" stroke-width="${num(s.width ?? 1.5)}" stroke-linejoin="round" stroke-linecap="round"${dash}/>`
+    : '';
   return path + (dots.length ? `<g fill="${s.color}">${dots.join('')}</g>` : '');
 }
 
 /** Dots at the points (scatter plots). */
-export function dots(ax: Axes, x: ArrayLike<number>, y: ArrayLike<number>, r: number, color: string, opacity = 1): string {
+export function dots(
+  ax: Axes,
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  r: number,
+  color: string,
+  opacity = 1,
+): string {
   const c: string[] = [];
-  for (let i = 0; i < x.length; i++) c.push(`<circle cx="${num(ax.sx(x[i]))}" cy="${num(ax.sy(y[i]))}" r="${num(r)}"/>`);
+  for (let i = 0; i < x.length; i++)
+    c.push(`<circle cx="${num(ax.sx(x[i]))}" cy="${num(ax.sy(y[i]))}" r="${num(r)}"/>`);
   return `<g fill="${color}" fill-opacity="${opacity}">${c.join('')}</g>`;
 }
 
@@ -269,13 +311,18 @@ export function legend(inner: Box, items: LegendItem[], place: LegendPlace = 'up
   const rowH = fs * 1.45;
   const w = legendWidth(items, fs);
   const h = items.length * rowH + 8;
-  const x = place === 'outside' ? inner.x + inner.w + 10 : place.endsWith('right') ? inner.x + inner.w - w - 6 : inner.x + 6;
+  const x =
+    place === 'outside' ? inner.x + inner.w + 10 : place.endsWith('right') ? inner.x + inner.w - w - 6 : inner.x + 6;
   const y = place.startsWith('lower') ? inner.y + inner.h - h - 6 : inner.y + (place === 'outside' ? 0 : 6);
-  const s = [`<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" rx="3" fill="#ffffff" fill-opacity="0.85" stroke="#cccccc"/>`];
+  const s = [
+    `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}" rx="3" fill="#ffffff" fill-opacity="0.85" stroke="#cccccc"/>`,
+  ];
   items.forEach((it, i) => {
     const cy = y + 4 + rowH * (i + 0.5);
     const dash = it.dash ? ` stroke-dasharray="${it.dash}"` : '';
-    s.push(`<path d="M${num(x + 8)} ${num(cy)}h24" stroke="${it.color}" stroke-width="${num(Math.min(it.width ?? 1.5, 4))}"${dash}/>`);
+    s.push(
+      `<path d="M${num(x + 8)} ${num(cy)}h24" stroke="${it.color}" stroke-width="${num(Math.min(it.width ?? 1.5, 4))}"${dash}/>`,
+    );
     s.push(text(x + 38, cy, it.label, { size: fs, middle: true }));
   });
   return s.join('');
@@ -291,7 +338,9 @@ export interface LineChartOptions extends Partial<AxesOptions> {
 export function lineChart(cell: Box, o: LineChartOptions): string {
   const x = o.x ?? extent(o.series.flatMap((s) => Array.from(s.x)));
   const y = o.y ?? extent(o.series.flatMap((s) => Array.from(s.y)));
-  const items = o.series.filter((s) => s.label).map((s) => ({ label: s.label!, color: s.color, width: s.width, dash: s.dash }));
+  const items = o.series
+    .filter((s) => s.label)
+    .map((s) => ({ label: s.label!, color: s.color, width: s.width, dash: s.dash }));
   const fs = o.legendSize ?? 11;
   const rightPad = o.legend === 'outside' && items.length ? legendWidth(items, fs) + 16 : 0;
   const ax = axes(cell, { ...o, x, y, rightPad });

@@ -31,7 +31,14 @@ interface RankedBoxes {
  * order (by decreasing score), xOrder the boxes sorted by x1. Returns the kept box indices in visiting
  * order. single: float32 arithmetic (else float64).
  */
-export function greedyNmsSorted(coords: Float32Array | Float64Array, order: Int32Array, xOrder: Int32Array, n: number, thr: number, single: boolean): Int32Array {
+export function greedyNmsSorted(
+  coords: Float32Array | Float64Array,
+  order: Int32Array,
+  xOrder: Int32Array,
+  n: number,
+  thr: number,
+  single: boolean,
+): Int32Array {
   const boxes = rankBoxes(coords, order, n, single);
   if (!(thr >= 0) || !boxes.finite || n < 32) return greedyAllPairs(boxes, order, n, thr);
   return greedyOverlapping(boxes, order, xOrder, n, thr);
@@ -52,10 +59,11 @@ function rankBoxes(c: Float32Array | Float64Array, order: Int32Array, n: number,
     x2[r] = d;
     y2[r] = e;
     area[r] = single ? Math.fround(Math.fround(d - a) * Math.fround(e - b)) : (d - a) * (e - b);
-    if (a !== a || b !== b || d !== d || e !== e) finite = false;
+    if (Number.isNaN(a) || Number.isNaN(b) || Number.isNaN(d) || Number.isNaN(e)) finite = false;
   }
   const f = single ? iou32 : iou64;
-  const iou = (r: number, s: number): number => f(x1[r], y1[r], x2[r], y2[r], area[r], x1[s], y1[s], x2[s], y2[s], area[s]);
+  const iou = (r: number, s: number): number =>
+    f(x1[r], y1[r], x2[r], y2[r], area[r], x1[s], y1[s], x2[s], y2[s], area[s]);
   return { x1, y1, x2, y2, area, finite, iou };
 }
 
@@ -73,7 +81,13 @@ function greedyAllPairs(boxes: RankedBoxes, order: Int32Array, n: number, thr: n
 }
 
 /** Only the live boxes that overlap a kept box along x (found through LiveBoxes) are compared with it. */
-function greedyOverlapping(boxes: RankedBoxes, order: Int32Array, xOrder: Int32Array, n: number, thr: number): Int32Array {
+function greedyOverlapping(
+  boxes: RankedBoxes,
+  order: Int32Array,
+  xOrder: Int32Array,
+  n: number,
+  thr: number,
+): Int32Array {
   const live = new LiveBoxes(boxes, order, xOrder, n);
   const suppressed = new Uint8Array(n);
   const keep = new Int32Array(n);
@@ -129,7 +143,8 @@ class LiveBoxes {
       const i = size + ((p / B) | 0);
       if (this.px2[p] > this.mx[i]) this.mx[i] = this.px2[p];
     }
-    for (let i = size - 1; i >= 1; i--) this.mx[i] = this.mx[2 * i] > this.mx[2 * i + 1] ? this.mx[2 * i] : this.mx[2 * i + 1];
+    for (let i = size - 1; i >= 1; i--)
+      this.mx[i] = this.mx[2 * i] > this.mx[2 * i + 1] ? this.mx[2 * i] : this.mx[2 * i + 1];
   }
 
   /** Takes rank r out of the candidates and updates the maxima above its bucket. */
@@ -199,7 +214,18 @@ class LiveBoxes {
 }
 
 /** IoU of two boxes in float32 as torchvision's CPU kernel computes it (w, h floored at 0, no eps). */
-function iou32(ix1: number, iy1: number, ix2: number, iy2: number, ia: number, jx1: number, jy1: number, jx2: number, jy2: number, ja: number): number {
+function iou32(
+  ix1: number,
+  iy1: number,
+  ix2: number,
+  iy2: number,
+  ia: number,
+  jx1: number,
+  jy1: number,
+  jx2: number,
+  jy2: number,
+  ja: number,
+): number {
   const f = Math.fround;
   const dw = f((ix2 < jx2 ? ix2 : jx2) - (ix1 > jx1 ? ix1 : jx1));
   const dh = f((iy2 < jy2 ? iy2 : jy2) - (iy1 > jy1 ? iy1 : jy1));
@@ -207,7 +233,18 @@ function iou32(ix1: number, iy1: number, ix2: number, iy2: number, ia: number, j
   return f(inter / f(f(ia + ja) - inter));
 }
 
-function iou64(ix1: number, iy1: number, ix2: number, iy2: number, ia: number, jx1: number, jy1: number, jx2: number, jy2: number, ja: number): number {
+function iou64(
+  ix1: number,
+  iy1: number,
+  ix2: number,
+  iy2: number,
+  ia: number,
+  jx1: number,
+  jy1: number,
+  jx2: number,
+  jy2: number,
+  ja: number,
+): number {
   const dw = (ix2 < jx2 ? ix2 : jx2) - (ix1 > jx1 ? ix1 : jx1);
   const dh = (iy2 < jy2 ? iy2 : jy2) - (iy1 > jy1 ? iy1 : jy1);
   const inter = (dw > 0 ? dw : 0) * (dh > 0 ? dh : 0);

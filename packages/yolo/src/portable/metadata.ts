@@ -9,7 +9,9 @@ class LiteralReader {
   constructor(readonly s: string) {}
 
   fail(what: string): never {
-    throw new Error(`${what} at character ${this.i} of ${JSON.stringify(this.s.length > 80 ? `${this.s.slice(0, 80)}…` : this.s)}`);
+    throw new Error(
+      `${what} at character ${this.i} of ${JSON.stringify(this.s.length > 80 ? `${this.s.slice(0, 80)}…` : this.s)}`,
+    );
   }
   ws(): void {
     while (this.i < this.s.length && /\s/.test(this.s[this.i])) this.i++;
@@ -47,7 +49,20 @@ class LiteralReader {
         this.i += len;
         return String.fromCodePoint(parseInt(h, 16));
       };
-      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', a: '\x07', '0': '\0', '/': '/' };
+      const simple: Record<string, string> = {
+        '\\': '\\',
+        "'": "'",
+        '"': '"',
+        n: '\n',
+        r: '\r',
+        t: '\t',
+        b: '\b',
+        f: '\f',
+        v: '\v',
+        a: '\x07',
+        '0': '\0',
+        '/': '/',
+      };
       if (e === 'x') out += hex(2);
       else if (e === 'u') out += hex(4);
       else if (e === 'U') out += hex(8);
@@ -141,6 +156,7 @@ export function parseStride(s: string): number {
     throw new Error(`stride: not a number or list (${(e as Error).message})`);
   }
   const xs = Array.isArray(v) ? v : [v];
-  if (!xs.length || !xs.every((x) => typeof x === 'number' && x > 0 && Number.isInteger(x))) throw new Error(`stride: ${JSON.stringify(s)} is not a positive integer or a list of them`);
+  if (!xs.length || !xs.every((x) => typeof x === 'number' && x > 0 && Number.isInteger(x)))
+    throw new Error(`stride: ${JSON.stringify(s)} is not a positive integer or a list of them`);
   return Math.max(...(xs as number[]));
 }

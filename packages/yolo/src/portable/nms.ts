@@ -3,8 +3,9 @@
 // xywh → xyxy corners, class offsets (max_wh = 7680) and torchvision's greedy NMS decisions (IoUs
 // computed in float32 on the offset boxes, suppression when IoU > threshold). Only the order of boxes
 // with exactly equal confidence may differ (a stable sort here; torch's sort order for ties is unspecified).
-import type { DetectionRows, NmsOptions } from './types.js';
+
 import { greedyNmsSorted } from './greedy-nms.js';
+import type { DetectionRows, NmsOptions } from './types.js';
 
 /** Class offset added to boxes for class-aware NMS (pixels; larger than any image side). */
 export const MAX_WH = 7680;
@@ -19,7 +20,12 @@ const f32 = Math.fround;
  * strictly greater than iouThres, IoU = inter / (area_i + area_j − inter) in float32 (torchvision's CPU
  * kernel). With groups, only boxes of the same group are compared.
  */
-export function greedyNms(boxes: Float32Array, scores: Float32Array, iouThres: number, groups?: Int32Array): Int32Array {
+export function greedyNms(
+  boxes: Float32Array,
+  scores: Float32Array,
+  iouThres: number,
+  groups?: Int32Array,
+): Int32Array {
   const n = scores.length;
   if (boxes.length !== 4 * n) throw new Error(`greedyNms: ${boxes.length / 4} boxes for ${n} scores`);
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
@@ -53,20 +59,32 @@ function groupsInOrder(order: Int32Array, groups?: Int32Array): number[][] {
  * yolov5's non_max_suppression on an output (bs × N × (5+nc), row-major) of rows
  * [cx, cy, w, h, obj, cls scores...]: per image n × 6 rows [x1, y1, x2, y2, conf, cls], by decreasing conf.
  */
-export function nonMaxSuppressionRows(pred: Float32Array, dims: readonly number[], opts: NmsOptions = {}): DetectionRows[] {
+export function nonMaxSuppressionRows(
+  pred: Float32Array,
+  dims: readonly number[],
+  opts: NmsOptions = {},
+): DetectionRows[] {
   const confThres = opts.confThres ?? 0.25;
   const iouThres = opts.iouThres ?? 0.45;
   const agnostic = opts.agnostic ?? false;
   const maxDet = opts.maxDet ?? 300;
   const classes = opts.classes ?? null;
-  if (!(confThres >= 0 && confThres <= 1)) throw new RangeError(`Invalid Confidence threshold ${confThres}, valid values are between 0.0 and 1.0`);
-  if (!(iouThres >= 0 && iouThres <= 1)) throw new RangeError(`Invalid IoU ${iouThres}, valid values are between 0.0 and 1.0`);
-  if (dims.length !== 3) throw new Error(`nonMaxSuppression: prediction must be (bs, N, 5+nc), got [${dims.join(', ')}]`);
+  if (!(confThres >= 0 && confThres <= 1))
+    throw new RangeError(`Invalid Confidence threshold ${confThres}, valid values are between 0.0 and 1.0`);
+  if (!(iouThres >= 0 && iouThres <= 1))
+    throw new RangeError(`Invalid IoU ${iouThres}, valid values are between 0.0 and 1.0`);
+  if (dims.length !== 3)
+    throw new Error(`nonMaxSuppression: prediction must be (bs, N, 5+nc), got [${dims.join(', ')}]`);
   const [bs, rows, no] = dims;
-  if (pred.length !== bs * rows * no) throw new Error(`nonMaxSuppression: ${pred.length} values for [${dims.join(', ')}]`);
+  if (pred.length !== bs * rows * no)
+    throw new Error(`nonMaxSuppression: ${pred.length} values for [${dims.join(', ')}]`);
   const nc = no - 5;
   if (nc < 1) throw new Error(`nonMaxSuppression: ${no} columns per row; expected 5 + number of classes`);
-  const filter: CandidateFilter = { confThres, multiLabel: (opts.multiLabel ?? false) && nc > 1, want: classes ? new Set(classes) : null };
+  const filter: CandidateFilter = {
+    confThres,
+    multiLabel: (opts.multiLabel ?? false) && nc > 1,
+    want: classes ? new Set(classes) : null,
+  };
   const out: DetectionRows[] = [];
   for (let xi = 0; xi < bs; xi++) {
     const cand = candidateRows(pred.subarray(xi * rows * no, (xi + 1) * rows * no), rows, no, filter);

@@ -19,8 +19,9 @@
 // float32 area-weight tables (computeResizeAreaTab) accumulated in float32 and rounded half to even.
 // All three were checked bit-exact against cv2.resize of OpenCV 4.6.0 (the build yolov5's reference
 // fixtures came from) on synthetic and real images, up- and downscaling (see test/augment.test.ts).
-import type { RawImage } from './types.js';
+
 import { roundHalfEven } from '../util/python.js';
+import type { RawImage } from './types.js';
 
 const f32 = Math.fround;
 
@@ -380,7 +381,11 @@ function resizeArea(img: RawImage, width: number, height: number, scaleX: number
  * (dsize = ceil(w0·r), ceil(h0·r) with r = size / max(h0, w0)); INTER_LINEAR when augmenting or
  * enlarging, INTER_AREA when shrinking without augmentation. Returns the input itself when r = 1.
  */
-export function resizeLongSide(img: RawImage, size: number, augment: boolean): { img: RawImage; h0: number; w0: number } {
+export function resizeLongSide(
+  img: RawImage,
+  size: number,
+  augment: boolean,
+): { img: RawImage; h0: number; w0: number } {
   const h0 = img.height;
   const w0 = img.width;
   const r = size / Math.max(h0, w0);
@@ -433,7 +438,11 @@ export interface LetterboxResult {
  * yolov5 v7.0 utils/augmentations.letterbox: resize keeping the aspect ratio and pad to `newShape`
  * ([h, w] or a square size). Python's round (half to even) is reproduced for the unpadded size.
  */
-export function letterbox(img: RawImage, newShape: number | readonly [number, number], opts: LetterboxOptions = {}): LetterboxResult {
+export function letterbox(
+  img: RawImage,
+  newShape: number | readonly [number, number],
+  opts: LetterboxOptions = {},
+): LetterboxResult {
   const { color = 114, auto = true, scaleFill = false, scaleup = true, stride = 32 } = opts;
   const [nh, nw] = typeof newShape === 'number' ? [newShape, newShape] : newShape;
   const h = img.height;

@@ -6,5 +6,7 @@ import { fileURLToPath } from 'node:url';
 /** The sample photos shipped in assets/images (bus.jpg 810×1080, zidane.jpg 1280×720), those present. */
 export function sampleImages(): string[] {
   // dist/src/util/assets.js (or src/util/assets.ts) → <package>/assets/images
-  return ['bus.jpg', 'zidane.jpg'].map((f) => fileURLToPath(new URL(`../../../assets/images/${f}`, import.meta.url))).filter((f) => existsSync(f));
+  return ['bus.jpg', 'zidane.jpg']
+    .map((f) => fileURLToPath(new URL(`../../../assets/images/${f}`, import.meta.url)))
+    .filter((f) => existsSync(f));
 }

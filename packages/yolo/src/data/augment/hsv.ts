@@ -21,8 +21,9 @@
 //   even at unit gains (e.g. HSV (0, 1, 1) → RGB (1, 0, 0)), exactly like cv2.
 // Every float32 operation is rounded with Math.fround; both conversions were checked bit-exact against
 // cv2 4.6.0 (python3-opencv, Debian 12) over every RGB colour and every (H < 180, S, V).
-import type { RawImage, Rng } from '../types.js';
+
 import { roundHalfEven } from '../../util/python.js';
+import type { RawImage, Rng } from '../types.js';
 
 const f = Math.fround;
 
@@ -78,22 +79,34 @@ function hsvToRgbInto(hh: number, ss: number, vv: number, out: Uint8Array, o: nu
   let b: number;
   switch (sector) {
     case 0:
-      r = v; g = u; b = p;
+      r = v;
+      g = u;
+      b = p;
       break;
     case 1:
-      r = q; g = v; b = p;
+      r = q;
+      g = v;
+      b = p;
       break;
     case 2:
-      r = p; g = v; b = u;
+      r = p;
+      g = v;
+      b = u;
       break;
     case 3:
-      r = p; g = q; b = v;
+      r = p;
+      g = q;
+      b = v;
       break;
     case 4:
-      r = u; g = p; b = v;
+      r = u;
+      g = p;
+      b = v;
       break;
     default:
-      r = v; g = p; b = q;
+      r = v;
+      g = p;
+      b = q;
   }
   // values are in [0, 255]: a Uint8Array store truncates a non-negative float, no saturation needed
   if (round) {
@@ -108,7 +121,11 @@ function hsvToRgbInto(hh: number, ss: number, vv: number, out: Uint8Array, o: nu
 }
 
 /** The three lookup tables augment_hsv builds for gains r = [rh, rs, rv]. */
-export function hsvLuts(gains: readonly [number, number, number]): { hue: Uint8Array; sat: Uint8Array; val: Uint8Array } {
+export function hsvLuts(gains: readonly [number, number, number]): {
+  hue: Uint8Array;
+  sat: Uint8Array;
+  val: Uint8Array;
+} {
   const hue = new Uint8Array(256);
   const sat = new Uint8Array(256);
   const val = new Uint8Array(256);
@@ -157,7 +174,13 @@ export function applyHsvGains(img: RawImage, gains: readonly [number, number, nu
  * r_k = rng.uniform(−1, 1)·gain_k + 1, and applies them (see applyHsvGains). With all gains zero
  * nothing is drawn. Returns the gains used (or null).
  */
-export function augmentHsv(img: RawImage, hgain: number, sgain: number, vgain: number, rng: Rng): [number, number, number] | null {
+export function augmentHsv(
+  img: RawImage,
+  hgain: number,
+  sgain: number,
+  vgain: number,
+  rng: Rng,
+): [number, number, number] | null {
   if (!hgain && !sgain && !vgain) return null;
   const gains: [number, number, number] = [
     rng.uniform(-1, 1) * hgain + 1,

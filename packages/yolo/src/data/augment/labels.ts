@@ -75,7 +75,9 @@ export function clipBoxRows(boxes: PixelBoxes, w: number, h: number): PixelBoxes
 }
 
 /** Concatenates row sets (of 5 columns each). */
-export function concatRows<T extends { rows: Float32Array; n: number }>(parts: readonly T[]): { rows: Float32Array; n: number } {
+export function concatRows<T extends { rows: Float32Array; n: number }>(
+  parts: readonly T[],
+): { rows: Float32Array; n: number } {
   let n = 0;
   for (const p of parts) n += p.n;
   const rows = new Float32Array(n * 5);

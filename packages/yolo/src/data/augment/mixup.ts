@@ -24,7 +24,7 @@ export function randomGamma(shape: number, rng: Rng): number {
   if (!(shape > 0)) throw new Error(`randomGamma: shape must be > 0 (got ${shape})`);
   if (shape < 1) {
     const g = randomGamma(shape + 1, rng);
-    return g * Math.pow(rng.random(), 1 / shape);
+    return g * rng.random() ** (1 / shape);
   }
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);

@@ -13,10 +13,17 @@
 // each image) become pixel xyxy offset by (padw, padh) = (x1a − x1b, y1a − y1b), are clipped to [0, 2s]
 // and go through randomPerspective with the mosaic border, whose output is s×s.
 // yolov5's copy_paste step only acts on segments, which this pipeline does not carry: not applied.
+
+import { fullImage } from '../../portable/resize.js';
 import type { Labels, PixelBoxes, RawImage, Rng } from '../types.js';
 import { concatRows, xywhn2xyxyRows } from './labels.js';
-import { applyPerspective, drawPerspectiveParams, perspectiveMatrix, type PerspectiveOptions, type PerspectiveParams } from './perspective.js';
-import { fullImage } from '../../portable/resize.js';
+import {
+  applyPerspective,
+  drawPerspectiveParams,
+  type PerspectiveOptions,
+  type PerspectiveParams,
+  perspectiveMatrix,
+} from './perspective.js';
 
 export interface MosaicSource {
   /** the image, resized so that its long side is `size` */

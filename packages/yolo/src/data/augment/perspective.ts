@@ -30,9 +30,10 @@
 // Boxes: the 4 corners of each box go through M (divided by the 3rd coordinate for perspective), the new
 // box is their min/max, clipped to [0, width] × [0, height], then filtered with boxCandidates
 // (box1 = original × s, box2 = new).
+
+import { roundHalfEven } from '../../util/python.js';
 import type { PixelBoxes, RawImage, Rng } from '../types.js';
 import { boxCandidates, type CandidateOptions } from './candidates.js';
-import { roundHalfEven } from '../../util/python.js';
 
 export interface PerspectiveOptions {
   /** rotation range ± degrees; yolov5 function default 10 (hyps: 0) */
@@ -80,7 +81,12 @@ export interface PerspectiveResult {
 }
 
 /** Draws the eight values in the documented order; width/height are the output size. */
-export function drawPerspectiveParams(rng: Rng, opts: PerspectiveOptions, width: number, height: number): PerspectiveParams {
+export function drawPerspectiveParams(
+  rng: Rng,
+  opts: PerspectiveOptions,
+  width: number,
+  height: number,
+): PerspectiveParams {
   const { degrees = 10, translate = 0.1, scale = 0.1, shear = 10, perspective = 0 } = opts;
   const px = rng.uniform(-perspective, perspective);
   const py = rng.uniform(-perspective, perspective);
@@ -131,7 +137,17 @@ export function perspectiveMatrix(p: PerspectiveParams, imgW: number, imgH: numb
 }
 
 function isIdentity(M: Float64Array): boolean {
-  return M[0] === 1 && M[1] === 0 && M[2] === 0 && M[3] === 0 && M[4] === 1 && M[5] === 0 && M[6] === 0 && M[7] === 0 && M[8] === 1;
+  return (
+    M[0] === 1 &&
+    M[1] === 0 &&
+    M[2] === 0 &&
+    M[3] === 0 &&
+    M[4] === 1 &&
+    M[5] === 0 &&
+    M[6] === 0 &&
+    M[7] === 0 &&
+    M[8] === 1
+  );
 }
 
 function fillTriple(fill: number | readonly number[]): [number, number, number] {
@@ -207,7 +223,13 @@ function sampleInto(
  * cv2.warpAffine(img, M[:2], (width, height), flags=INTER_LINEAR, borderValue=fill) with the forward
  * matrix M (6 or 9 numbers, row-major).
  */
-export function warpAffine(img: RawImage, M: ArrayLike<number>, width: number, height: number, fill: number | readonly number[] = 114): RawImage {
+export function warpAffine(
+  img: RawImage,
+  M: ArrayLike<number>,
+  width: number,
+  height: number,
+  fill: number | readonly number[] = 114,
+): RawImage {
   // OpenCV's closed-form inverse of the 2×3 matrix
   let D = M[0] * M[4] - M[1] * M[3];
   D = D !== 0 ? 1 / D : 0;
@@ -262,7 +284,13 @@ export function invert3(M: ArrayLike<number>): Float64Array {
 }
 
 /** cv2.warpPerspective(img, M, (width, height), flags=INTER_LINEAR, borderValue=fill), forward M (9 numbers). */
-export function warpPerspective(img: RawImage, M: ArrayLike<number>, width: number, height: number, fill: number | readonly number[] = 114): RawImage {
+export function warpPerspective(
+  img: RawImage,
+  M: ArrayLike<number>,
+  width: number,
+  height: number,
+  fill: number | readonly number[] = 114,
+): RawImage {
   const m = invert3(M);
   const [fr, fg, fb] = fillTriple(fill);
   const src = img.data;
@@ -294,7 +322,13 @@ export function warpPerspective(img: RawImage, M: ArrayLike<number>, width: numb
  * w when `perspective`), the new box is their min/max, clipped to [0, width] × [0, height].
  * Returns float64 rows [cls, x1, y1, x2, y2].
  */
-export function transformBoxes(boxes: PixelBoxes, M: ArrayLike<number>, perspective: boolean, width: number, height: number): Float64Array {
+export function transformBoxes(
+  boxes: PixelBoxes,
+  M: ArrayLike<number>,
+  perspective: boolean,
+  width: number,
+  height: number,
+): Float64Array {
   const n = boxes.n;
   const src = boxes.rows;
   const out = new Float64Array(n * 5);
@@ -337,7 +371,12 @@ export function transformBoxes(boxes: PixelBoxes, M: ArrayLike<number>, perspect
  * yolov5's random_perspective: draws the eight parameters (see the file comment), warps the image
  * (or returns it unchanged when border = 0 and M = I) and transforms, clips and filters the boxes.
  */
-export function randomPerspective(img: RawImage, boxes: PixelBoxes, opts: PerspectiveOptions, rng: Rng): PerspectiveResult {
+export function randomPerspective(
+  img: RawImage,
+  boxes: PixelBoxes,
+  opts: PerspectiveOptions,
+  rng: Rng,
+): PerspectiveResult {
   const border = opts.border ?? [0, 0];
   const height = img.height + border[0] * 2;
   const width = img.width + border[1] * 2;
@@ -357,7 +396,8 @@ export function applyPerspective(
   const border = opts.border ?? [0, 0];
   const height = img.height + border[0] * 2;
   const width = img.width + border[1] * 2;
-  if (!(width > 0 && height > 0)) throw new Error(`randomPerspective: output size ${width}×${height} is empty (border ${border})`);
+  if (!(width > 0 && height > 0))
+    throw new Error(`randomPerspective: output size ${width}×${height} is empty (border ${border})`);
   const persp = !!opts.perspective;
   const fill = opts.fill ?? 114;
   let out = img;

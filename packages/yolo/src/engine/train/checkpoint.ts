@@ -3,7 +3,13 @@
 // stripped to FP16 EMA weights and the full state moves to resume.safetensors.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isTrainingCheckpoint, replaceWithStripped, saveTrainCheckpoint, writeStripped, type TrainState } from '../state.js';
+import {
+  isTrainingCheckpoint,
+  replaceWithStripped,
+  saveTrainCheckpoint,
+  type TrainState,
+  writeStripped,
+} from '../state.js';
 import type { Run } from './context.js';
 
 /**
@@ -25,7 +31,8 @@ export function saveEpochCheckpoints(run: Run, epoch: number, fit: number): void
   saveTrainCheckpoint(paths.last, model, ema, optimizer, state);
   if (bestFitness === fit) writeStripped(paths.best, ema.ema, { bestFitness, extra: { epoch } });
   const period = run.opts.savePeriod;
-  if (period > 0 && epoch % period === 0) saveTrainCheckpoint(join(paths.weightsDir, `epoch${epoch}.safetensors`), model, ema, optimizer, state);
+  if (period > 0 && epoch % period === 0)
+    saveTrainCheckpoint(join(paths.weightsDir, `epoch${epoch}.safetensors`), model, ema, optimizer, state);
 }
 
 export interface FinalWeights {
@@ -41,7 +48,9 @@ export function stripFinalWeights(run: Run): FinalWeights {
   const final: FinalWeights = { lastBytes: 0, bestBytes: 0, resumeFile: null };
   if (!run.role.isMain) return final;
   if (existsSync(paths.last) && isTrainingCheckpoint(paths.last)) {
-    final.lastBytes = replaceWithStripped(paths.last, paths.resume, (tmp) => writeStripped(tmp, run.ema.ema, { bestFitness: progress.bestFitness, extra: { epoch: progress.lastEpoch } }));
+    final.lastBytes = replaceWithStripped(paths.last, paths.resume, (tmp) =>
+      writeStripped(tmp, run.ema.ema, { bestFitness: progress.bestFitness, extra: { epoch: progress.lastEpoch } }),
+    );
     final.resumeFile = paths.resume;
   }
   if (existsSync(paths.best)) final.bestBytes = statSync(paths.best).size;

@@ -22,15 +22,43 @@ export interface TrainData {
 export async function loadDatasets(run: Run): Promise<TrainData> {
   const { opts, role, imgsz } = run;
   const { ddp, isMain, batchPerRank } = role;
-  const common = { hyp: run.hyp, seed: opts.seed, stride: run.gridStride, nc: run.nc, singleCls: opts.singleCls, cache: opts.cache, log: run.log };
+  const common = {
+    hyp: run.hyp,
+    seed: opts.seed,
+    stride: run.gridStride,
+    nc: run.nc,
+    singleCls: opts.singleCls,
+    cache: opts.cache,
+    log: run.log,
+  };
   if (ddp && !isMain) ddp.barrier('waiting for rank 0 to scan the dataset');
-  const train = await createDataset(run.dataConfig.train, { ...common, imgsz, augment: true, batchSize: batchPerRank, rect: opts.rect, prefix: 'train: ' });
+  const train = await createDataset(run.dataConfig.train, {
+    ...common,
+    imgsz,
+    augment: true,
+    batchSize: batchPerRank,
+    rect: opts.rect,
+    prefix: 'train: ',
+  });
   if (ddp && isMain) ddp.barrier('waiting for the other ranks to start');
   const allLabels = train.allLabels();
   for (let i = 0; i < allLabels.length; i += 5) {
-    if (allLabels[i] >= run.nc) throw new Error(`${opts.data}: label class ${allLabels[i]} exceeds nc=${run.nc}; valid classes are 0-${run.nc - 1}`);
+    if (allLabels[i] >= run.nc)
+      throw new Error(
+        `${opts.data}: label class ${allLabels[i]} exceeds nc=${run.nc}; valid classes are 0-${run.nc - 1}`,
+      );
   }
-  const val = isMain ? await createDataset(run.dataConfig.val, { ...common, imgsz, augment: false, batchSize: batchPerRank * 2, rect: true, pad: 0.5, prefix: 'val: ' }) : null;
+  const val = isMain
+    ? await createDataset(run.dataConfig.val, {
+        ...common,
+        imgsz,
+        augment: false,
+        batchSize: batchPerRank * 2,
+        rect: true,
+        pad: 0.5,
+        prefix: 'val: ',
+      })
+    : null;
   return { train, val, allLabels };
 }
 
@@ -38,12 +66,28 @@ export async function loadDatasets(run: Run): Promise<TrainData> {
  * Starts the loaders' worker threads; `cleanup` stops them. Training batches are shuffled (unless
  * --rect) and sharded across the ranks; validation takes rectangular batches of twice the size.
  */
-export function openLoaders(run: Run, data: TrainData, cleanup: Cleanup): { trainLoader: DataLoader; valLoader: DataLoader | null } {
+export function openLoaders(
+  run: Run,
+  data: TrainData,
+  cleanup: Cleanup,
+): { trainLoader: DataLoader; valLoader: DataLoader | null } {
   const { opts, role } = run;
-  const trainLoader = new DataLoader(data.train.spec, { batchSize: role.batchPerRank, workers: opts.workers, shuffle: !opts.rect, seed: opts.seed, rank: role.rank, worldSize: role.worldSize });
+  const trainLoader = new DataLoader(data.train.spec, {
+    batchSize: role.batchPerRank,
+    workers: opts.workers,
+    shuffle: !opts.rect,
+    seed: opts.seed,
+    rank: role.rank,
+    worldSize: role.worldSize,
+  });
   cleanup.defer(() => trainLoader.close());
   if (!data.val) return { trainLoader, valLoader: null };
-  const valLoader = new DataLoader(data.val.spec, { batchSize: role.batchPerRank * 2, workers: Math.min(opts.workers, 2), shuffle: false, seed: opts.seed });
+  const valLoader = new DataLoader(data.val.spec, {
+    batchSize: role.batchPerRank * 2,
+    workers: Math.min(opts.workers, 2),
+    shuffle: false,
+    seed: opts.seed,
+  });
   cleanup.defer(() => valLoader.close());
   return { trainLoader, valLoader };
 }

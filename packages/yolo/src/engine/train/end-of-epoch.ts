@@ -3,7 +3,7 @@
 import { fitness } from '../../metrics/ap.js';
 import { appendResults, RESULT_KEYS } from '../results.js';
 import type { SummaryWriter } from '../tensorboard.js';
-import { validate, type ValResult } from '../validator.js';
+import { type ValResult, validate } from '../validator.js';
 import { saveEpochCheckpoints } from './checkpoint.js';
 import type { Loop, Run } from './context.js';
 
@@ -20,7 +20,10 @@ export async function endEpoch(run: Run, loop: Loop, epoch: number, meanLoss: nu
   run.ema.updateAttr(run.model);
   const finalEpoch = epoch + 1 === opts.epochs || stopper.possibleStop;
   if (loop.valLoader && (!opts.noval || finalEpoch)) {
-    progress.lastVal = await validate(run.ema.ema, loop.valLoader, { computeLoss: loop.computeLoss, singleCls: opts.singleCls });
+    progress.lastVal = await validate(run.ema.ema, loop.valLoader, {
+      computeLoss: loop.computeLoss,
+      singleCls: opts.singleCls,
+    });
     progress.classMaps = progress.lastVal.maps;
     run.log(formatVal(progress.lastVal));
   }
@@ -32,7 +35,15 @@ export async function endEpoch(run: Run, loop: Loop, epoch: number, meanLoss: nu
     return stop;
   }
   if (fit > progress.bestFitness) progress.bestFitness = fit;
-  logResults(run, loop.tensorboard, epoch, [...meanLoss, val?.mp ?? 0, val?.mr ?? 0, val?.map50 ?? 0, val?.map ?? 0, ...(val?.losses ?? [0, 0, 0]), ...lrs]);
+  logResults(run, loop.tensorboard, epoch, [
+    ...meanLoss,
+    val?.mp ?? 0,
+    val?.mr ?? 0,
+    val?.map50 ?? 0,
+    val?.map ?? 0,
+    ...(val?.losses ?? [0, 0, 0]),
+    ...lrs,
+  ]);
   progress.lastMeanLoss = meanLoss;
   progress.lastEpoch = epoch;
   if (!opts.nosave || finalEpoch) saveEpochCheckpoints(run, epoch, fit);

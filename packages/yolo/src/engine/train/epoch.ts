@@ -10,7 +10,7 @@ import { unfreezeIfDue } from './freeze.js';
 import { epochImageWeights } from './image-weights.js';
 import { multiScaleRng } from './multi-scale.js';
 import type { StopReason } from './options.js';
-import { trainStep, type StepContext } from './step.js';
+import { type StepContext, trainStep } from './step.js';
 
 export interface EpochOutcome {
   /** mean box, obj and cls losses over the epoch's batches */
@@ -36,14 +36,17 @@ export async function trainEpoch(run: Run, loop: Loop, epoch: number): Promise<E
   for await (const batch of loop.trainLoader.epoch(epoch)) {
     const step = trainStep(ctx, batch, batchIndex);
     if (step.anyRankSignalled) interrupted = true;
-    if (role.isMain && !opts.noplots && epoch === run.startEpoch && batchIndex < 3) await plotTrainBatch(run, batch, batchIndex);
+    if (role.isMain && !opts.noplots && epoch === run.startEpoch && batchIndex < 3)
+      await plotTrainBatch(run, batch, batchIndex);
     run.progress.imagesSeen += batch.images.shape[0];
     batch.images.dispose();
     batch.targets.dispose();
     if (!Number.isFinite(step.loss)) {
       diverged = true;
       const last = run.paths.last;
-      log(`\nloss is ${step.loss} at epoch ${epoch}, batch ${batchIndex}: stopping; ${existsSync(last) ? `${last} keeps the last good epoch (${epoch - 1})` : 'no checkpoint was written yet'}`);
+      log(
+        `\nloss is ${step.loss} at epoch ${epoch}, batch ${batchIndex}: stopping; ${existsSync(last) ? `${last} keeps the last good epoch (${epoch - 1})` : 'no checkpoint was written yet'}`,
+      );
       break;
     }
     batchIndex++;
@@ -71,5 +74,14 @@ function beginEpoch(run: Run, loop: Loop, epoch: number): void {
 async function plotTrainBatch(run: Run, batch: Batch, batchIndex: number): Promise<void> {
   const [size, , height, width] = batch.images.shape;
   const boxes = labelsToBoxes(batch.targets.toArray(), size, height, width);
-  await plotImages(batch.images.toTypedArray() as Uint8Array, size, height, width, boxes, batch.paths, run.names, join(run.paths.saveDir, `train_batch${batchIndex}.jpg`));
+  await plotImages(
+    batch.images.toTypedArray() as Uint8Array,
+    size,
+    height,
+    width,
+    boxes,
+    batch.paths,
+    run.names,
+    join(run.paths.saveDir, `train_batch${batchIndex}.jpg`),
+  );
 }

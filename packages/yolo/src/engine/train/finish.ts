@@ -18,8 +18,13 @@ export async function finish(run: Run, startedAt: number): Promise<TrainResult> 
   if (run.role.isMain && !opts.noplots && existsSync(paths.results)) await plotFinalCurves(run, progress.lastVal);
   const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
   const fullBytes = final.resumeFile ? statSync(final.resumeFile).size : 0;
-  log(`\n${progress.lastEpoch - run.startEpoch + 1} epochs completed in ${((performance.now() - progress.loopStartedAt) / 3600000).toFixed(3)} hours (${progress.stoppedBy}).`);
-  if (final.resumeFile) log(`Final weights (FP16, EMA, no optimizer): ${paths.last} ${mb(final.lastBytes)}, ${paths.best} ${mb(final.bestBytes)}; full training state ${final.resumeFile} ${mb(fullBytes)} (for --resume)`);
+  log(
+    `\n${progress.lastEpoch - run.startEpoch + 1} epochs completed in ${((performance.now() - progress.loopStartedAt) / 3600000).toFixed(3)} hours (${progress.stoppedBy}).`,
+  );
+  if (final.resumeFile)
+    log(
+      `Final weights (FP16, EMA, no optimizer): ${paths.last} ${mb(final.lastBytes)}, ${paths.best} ${mb(final.bestBytes)}; full training state ${final.resumeFile} ${mb(fullBytes)} (for --resume)`,
+    );
   const seconds = (performance.now() - startedAt) / 1000;
   const val = progress.lastVal;
   const [box, obj, cls] = progress.lastMeanLoss;
@@ -28,8 +33,22 @@ export async function finish(run: Run, startedAt: number): Promise<TrainResult> 
     epochs: opts.epochs,
     lastEpoch: progress.lastEpoch,
     bestFitness: progress.bestFitness,
-    metrics: { precision: val?.mp ?? 0, recall: val?.mr ?? 0, mAP50: val?.map50 ?? 0, mAP50_95: val?.map ?? 0, box, obj, cls },
-    weights: { last: paths.last, best: paths.best, resume: final.resumeFile, lastBytes: final.lastBytes, bestBytes: final.bestBytes },
+    metrics: {
+      precision: val?.mp ?? 0,
+      recall: val?.mr ?? 0,
+      mAP50: val?.map50 ?? 0,
+      mAP50_95: val?.map ?? 0,
+      box,
+      obj,
+      cls,
+    },
+    weights: {
+      last: paths.last,
+      best: paths.best,
+      resume: final.resumeFile,
+      lastBytes: final.lastBytes,
+      bestBytes: final.bestBytes,
+    },
     stoppedBy: progress.stoppedBy,
     seconds,
     imagesPerSecond: (progress.imagesSeen * run.role.worldSize) / ((performance.now() - progress.loopStartedAt) / 1000),

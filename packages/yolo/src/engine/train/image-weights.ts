@@ -23,7 +23,12 @@ export function imageWeights(labels: readonly Float32Array[], classW: Float64Arr
  * The sampling weights of one epoch's images: each class weighs its frequency weight times
  * (1 − its latest mAP)² / nc, so classes with a low mAP are drawn more often.
  */
-export function epochImageWeights(labels: readonly Float32Array[], classW: Float64Array, classMaps: Float64Array, nc: number): Float64Array {
+export function epochImageWeights(
+  labels: readonly Float32Array[],
+  classW: Float64Array,
+  classMaps: Float64Array,
+  nc: number,
+): Float64Array {
   const weights = classW.map((c, k) => (c * (1 - classMaps[k]) ** 2) / nc);
   return imageWeights(labels, weights);
 }

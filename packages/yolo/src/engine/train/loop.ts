@@ -19,9 +19,20 @@ export function openLoop(run: Run, data: TrainData, computeLoss: ComputeLoss, cl
   const { trainLoader, valLoader } = openLoaders(run, data, cleanup);
   const batchesPerEpoch = trainLoader.length;
   const warmupIters = warmupIterations(run.hyp.warmup_epochs, batchesPerEpoch);
-  log(`Image sizes ${imgsz} train, ${imgsz} val; using ${trainLoader.numWorkers} dataloader workers and ${getNumThreads()} libtorch threads`);
+  log(
+    `Image sizes ${imgsz} train, ${imgsz} val; using ${trainLoader.numWorkers} dataloader workers and ${getNumThreads()} libtorch threads`,
+  );
   log(`Logging results to ${run.paths.saveDir}; starting training for ${run.opts.epochs} epochs...`);
   const signals = new StopSignals();
   cleanup.defer(() => signals.dispose());
-  return { trainLoader, valLoader, tensorboard, signals, computeLoss, batchesPerEpoch, warmupIters, classWeights: classWeights(data.train.spec.labels, run.nc) };
+  return {
+    trainLoader,
+    valLoader,
+    tensorboard,
+    signals,
+    computeLoss,
+    batchesPerEpoch,
+    warmupIters,
+    classWeights: classWeights(data.train.spec.labels, run.nc),
+  };
 }

@@ -14,7 +14,13 @@ import type { TrainOptions } from './options.js';
  * left out when --cfg or hyp `anchors` give new ones (yolov5's intersect_dicts with exclude).
  * Otherwise --cfg alone, randomly initialised.
  */
-export function buildModel(opts: TrainOptions, hyp: Hyp, nc: number, checkpoint: LoadedTrainState | null, log: Log): DetectionModel {
+export function buildModel(
+  opts: TrainOptions,
+  hyp: Hyp,
+  nc: number,
+  checkpoint: LoadedTrainState | null,
+  log: Log,
+): DetectionModel {
   if (checkpoint) {
     const model = new DetectionModel(checkpoint.meta.cfg);
     model.loadStateDict(checkpoint.model);

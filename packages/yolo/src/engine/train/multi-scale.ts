@@ -13,6 +13,9 @@ export function randomRescale(images: Tensor, rng: Xoshiro128, imgsz: number, gr
   const size = Math.floor(rng.uniform(imgsz * 0.5, imgsz * 1.5 + gridStride) / gridStride) * gridStride;
   const factor = size / Math.max(images.shape[2], images.shape[3]);
   if (factor === 1) return images;
-  const shape: [number, number] = [Math.ceil((images.shape[2] * factor) / gridStride) * gridStride, Math.ceil((images.shape[3] * factor) / gridStride) * gridStride];
+  const shape: [number, number] = [
+    Math.ceil((images.shape[2] * factor) / gridStride) * gridStride,
+    Math.ceil((images.shape[3] * factor) / gridStride) * gridStride,
+  ];
   return F.interpolate(images, { size: shape, mode: 'bilinear', alignCorners: false });
 }

@@ -98,7 +98,15 @@ export interface TrainResult {
   /** epoch of the last completed epoch */
   lastEpoch: number;
   bestFitness: number;
-  metrics: { precision: number; recall: number; mAP50: number; mAP50_95: number; box: number; obj: number; cls: number };
+  metrics: {
+    precision: number;
+    recall: number;
+    mAP50: number;
+    mAP50_95: number;
+    box: number;
+    obj: number;
+    cls: number;
+  };
   weights: { last: string; best: string; resume: string | null; lastBytes: number; bestBytes: number };
   stoppedBy: StopReason;
   seconds: number;

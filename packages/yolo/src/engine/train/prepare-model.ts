@@ -3,10 +3,10 @@
 // loss gains scaled to the model.
 import { join } from 'node:path';
 import { nn, noGrad, tidy } from '@tsyolo/torch';
-import { checkAnchors } from '../autoanchor.js';
 import { ComputeLoss } from '../../loss/compute-loss.js';
 import type { DetectionModel } from '../../models/model.js';
 import { plotLabels } from '../../plots/index.js';
+import { checkAnchors } from '../autoanchor.js';
 import type { Run } from './context.js';
 import type { TrainData } from './data.js';
 
@@ -19,7 +19,8 @@ import type { TrainData } from './data.js';
 export async function prepareModel(run: Run, data: TrainData): Promise<ComputeLoss> {
   const { opts, role, model, log } = run;
   if (!run.resumed) {
-    if (role.isMain && !opts.noplots) await plotLabels(data.allLabels, run.names, join(run.paths.saveDir, 'labels.jpg'));
+    if (role.isMain && !opts.noplots)
+      await plotLabels(data.allLabels, run.names, join(run.paths.saveDir, 'labels.jpg'));
     if (role.isMain && !opts.noautoanchor) {
       const { shapes, labels } = data.train.spec;
       checkAnchors({ model, shapes, labels, thr: run.hyp.anchor_t, imgsz: run.imgsz, seed: opts.seed, log });
@@ -28,7 +29,10 @@ export async function prepareModel(run: Run, data: TrainData): Promise<ComputeLo
   }
   if (role.ddp) {
     role.ddp.broadcastModule(model);
-    if (opts.syncBn) log(`SyncBatchNorm: ${nn.convertSyncBatchNorm(model, role.ddp.pg)} BatchNorm2d layers synchronised across ${role.worldSize} processes`);
+    if (opts.syncBn)
+      log(
+        `SyncBatchNorm: ${nn.convertSyncBatchNorm(model, role.ddp.pg)} BatchNorm2d layers synchronised across ${role.worldSize} processes`,
+      );
   } else if (opts.syncBn) {
     log('--sync-bn has no effect in a single process');
   }
@@ -53,8 +57,8 @@ function lossGains(run: Run): Record<string, number> {
   const levels = run.model.detect.nl;
   const gains = { ...run.hyp } as unknown as Record<string, number>;
   gains.box *= 3 / levels;
-  gains.cls *= (run.nc / 80) * 3 / levels;
-  gains.obj *= (run.imgsz / 640) ** 2 * 3 / levels;
+  gains.cls *= ((run.nc / 80) * 3) / levels;
+  gains.obj *= ((run.imgsz / 640) ** 2 * 3) / levels;
   gains.label_smoothing = run.opts.labelSmoothing;
   return gains;
 }

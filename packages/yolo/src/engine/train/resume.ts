@@ -2,7 +2,7 @@
 // training checkpoint with its own options, weights, optimizer, EMA, early-stopping state,
 // counters and libtorch RNG state, so that it ends bit-identical to an uninterrupted run.
 import { setRngState } from '@tsyolo/torch';
-import { loadTrainCheckpoint, type LoadedTrainState } from '../state.js';
+import { type LoadedTrainState, loadTrainCheckpoint } from '../state.js';
 import type { Log, Run } from './context.js';
 import type { TrainOptions } from './options.js';
 import { latestRun } from './run-folder.js';
@@ -27,7 +27,9 @@ export function planResume(requested: TrainOptions, given: Partial<TrainOptions>
   const epochs = given.epochs !== undefined && given.epochs !== saved.epochs ? given.epochs : saved.epochs;
   if (checkpoint.state.epoch + 1 >= epochs) {
     checkpoint.dispose();
-    throw new Error(`${path}: training to ${saved.epochs} epochs is complete; pass --epochs N (N > ${saved.epochs}) to train further`);
+    throw new Error(
+      `${path}: training to ${saved.epochs} epochs is complete; pass --epochs N (N > ${saved.epochs}) to train further`,
+    );
   }
   const opts: TrainOptions = {
     ...saved,

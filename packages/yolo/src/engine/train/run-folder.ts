@@ -2,8 +2,8 @@
 // weights/ subfolder, and the hyp.yaml and opt.yaml that record how the run was started.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { writeFileAtomic } from '@tsyolo/torch';
+import { stringify } from 'yaml';
 import type { Hyp } from '../../data/types.js';
 import { incrementPath } from '../paths.js';
 import { isTrainingCheckpoint } from '../state.js';
@@ -35,7 +35,11 @@ export function latestRun(project = 'runs/train'): string {
  * other ranks of a new run get paths under '' that they never write to.
  */
 export function claimRunFolder(opts: TrainOptions, resumed: boolean, role: ProcessRole): RunPaths {
-  const saveDir = resumed ? resolve(typeof opts.resume === 'string' ? opts.resume : '', '..', '..') : role.isMain ? incrementPath(opts.project, opts.name, opts.existOk) : '';
+  const saveDir = resumed
+    ? resolve(typeof opts.resume === 'string' ? opts.resume : '', '..', '..')
+    : role.isMain
+      ? incrementPath(opts.project, opts.name, opts.existOk)
+      : '';
   const weightsDir = join(saveDir, 'weights');
   if (role.isMain) incrementPath(weightsDir, '', true);
   return {

@@ -21,7 +21,12 @@ import { claimRunFolder, optionsToSave, saveRunSettings } from './run-folder.js'
  * manualSeed(seed + 1), and a resumed run then takes back the RNG state its checkpoint saved.
  * What holds tensors is handed to `cleanup` as soon as it exists.
  */
-export function setUpRun(requested: TrainOptions, given: Partial<TrainOptions>, ddp: DDP | null, cleanup: Cleanup): Run {
+export function setUpRun(
+  requested: TrainOptions,
+  given: Partial<TrainOptions>,
+  ddp: DDP | null,
+  cleanup: Cleanup,
+): Run {
   const isMain = (ddp?.rank ?? 0) === 0;
   const log: Log = !isMain ? (): void => {} : (requested.log ?? ((line: string) => console.log(line)));
   const { opts, checkpoint } = planResume(requested, given, log);
@@ -32,7 +37,11 @@ export function setUpRun(requested: TrainOptions, given: Partial<TrainOptions>, 
   const hyp = runHyp(opts, checkpoint);
   const savedOpts = optionsToSave(opts);
   if (isMain) saveRunSettings(paths.saveDir, hyp, savedOpts);
-  log(`hyperparameters: ${Object.entries(hyp).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  log(
+    `hyperparameters: ${Object.entries(hyp)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
 
   manualSeed(opts.seed + 1);
   const dataConfig = loadDataConfig(opts.data);
@@ -50,7 +59,25 @@ export function setUpRun(requested: TrainOptions, given: Partial<TrainOptions>, 
   cleanup.defer(() => optimization.optimizer.dispose());
   cleanup.defer(() => optimization.ema.dispose());
   const progress = freshProgress(accumulate, nc);
-  const run: Run = { opts, savedOpts, hyp, log, role, paths, dataConfig, nc, names, model, frozenLayers, gridStride, imgsz, ...optimization, resumed: !!checkpoint, startEpoch: 0, progress };
+  const run: Run = {
+    opts,
+    savedOpts,
+    hyp,
+    log,
+    role,
+    paths,
+    dataConfig,
+    nc,
+    names,
+    model,
+    frozenLayers,
+    gridStride,
+    imgsz,
+    ...optimization,
+    resumed: !!checkpoint,
+    startEpoch: 0,
+    progress,
+  };
   if (checkpoint) run.startEpoch = restoreTrainingState(checkpoint, run);
   progress.lastEpoch = run.startEpoch - 1;
   return run;
@@ -76,9 +103,15 @@ function freshProgress(accumulate: number, nc: number): TrainProgress {
 function splitBatch(opts: TrainOptions, ddp: DDP | null, log: Log): ProcessRole {
   const worldSize = ddp?.worldSize ?? 1;
   const rank = ddp?.rank ?? 0;
-  if (opts.batchSize % worldSize !== 0) throw new Error(`--batch-size ${opts.batchSize} must be a multiple of the number of processes (${worldSize}): it is the total batch, split across them`);
+  if (opts.batchSize % worldSize !== 0)
+    throw new Error(
+      `--batch-size ${opts.batchSize} must be a multiple of the number of processes (${worldSize}): it is the total batch, split across them`,
+    );
   const batchPerRank = opts.batchSize / worldSize;
-  if (ddp) log(`distributed training: ${worldSize} processes (gloo), batch ${opts.batchSize} = ${worldSize} × ${batchPerRank}${opts.syncBn ? ', SyncBatchNorm' : ''}`);
+  if (ddp)
+    log(
+      `distributed training: ${worldSize} processes (gloo), batch ${opts.batchSize} = ${worldSize} × ${batchPerRank}${opts.syncBn ? ', SyncBatchNorm' : ''}`,
+    );
   return { ddp, worldSize, rank, isMain: rank === 0, batchPerRank };
 }
 

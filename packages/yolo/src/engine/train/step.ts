@@ -1,6 +1,6 @@
 // One training batch (the body of yolov5's batch loop): warmup, multi-scale, forward, loss,
 // backward, and an optimizer step once enough batches have accumulated.
-import { clipGradNorm_, tidy, type Tensor } from '@tsyolo/torch';
+import { clipGradNorm_, type Tensor, tidy } from '@tsyolo/torch';
 import type { Batch } from '../../data/loader.js';
 import type { Xoshiro128 } from '../../data/rng.js';
 import type { EpochProgress } from '../progress.js';

@@ -1,8 +1,9 @@
 // What val saves per image besides the metrics: --save-txt labels (normalized xywh, with --save-conf the
 // confidence) and --save-json COCO detections (top-left xywh in original pixels), from each batch's
 // predictions mapped back to the original images.
-import { tidy, writeFileAtomic, type Tensor } from '@tsyolo/torch';
+
 import { basename, extname, join } from 'node:path';
+import { type Tensor, tidy, writeFileAtomic } from '@tsyolo/torch';
 import { scaleBoxes, xyxy2xywh } from '../../boxes/convert.js';
 import type { CocoDetection } from '../../metrics/coco.js';
 import { formatG, pyRound } from '../../util/python.js';
@@ -41,7 +42,8 @@ export class SavedPredictions {
         const xywh = xyxy2xywh(boxes);
         const conf = p.index(':', 4).toArray();
         const cls = p.index(':', 5).toArray();
-        if (this.opts.labelsDir) this.writeLabels(join(this.opts.labelsDir, `${basename(path, extname(path))}.txt`), xywh, conf, cls, w0, h0);
+        if (this.opts.labelsDir)
+          this.writeLabels(join(this.opts.labelsDir, `${basename(path, extname(path))}.txt`), xywh, conf, cls, w0, h0);
         if (this.opts.saveJson) this.addCoco(cocoImageId(path), xywh, conf, cls);
       });
     });
@@ -65,7 +67,12 @@ export class SavedPredictions {
     bb.index(':', ':2').sub_(xywh.index(':', '2:4').div(2)); // xy centre → top-left
     const v = bb.toArray();
     conf.forEach((c, i) => {
-      this.detections.push({ image_id: id, category_id: cls[i], bbox: [0, 1, 2, 3].map((k) => pyRound(v[4 * i + k], 3)), score: pyRound(c, 5) });
+      this.detections.push({
+        image_id: id,
+        category_id: cls[i],
+        bbox: [0, 1, 2, 3].map((k) => pyRound(v[4 * i + k], 3)),
+        score: pyRound(c, 5),
+      });
     });
   }
 }

@@ -1,13 +1,27 @@
 // val's plots (yolov5's val.py): the first three batches' label and prediction mosaics, the confusion
 // matrix, and the PR, F1, P and R curves.
-import { fromTypedArray, tidy } from '@tsyolo/torch';
+
 import { join } from 'node:path';
+import { fromTypedArray, tidy } from '@tsyolo/torch';
 import type { ConfusionMatrix } from '../../metrics/ap.js';
-import { labelsToBoxes, plotConfusionMatrix, plotImages, plotMcCurve, plotPrCurve, predsToBoxes } from '../../plots/index.js';
+import {
+  labelsToBoxes,
+  plotConfusionMatrix,
+  plotImages,
+  plotMcCurve,
+  plotPrCurve,
+  predsToBoxes,
+} from '../../plots/index.js';
 import type { ValBatch, ValResult } from '../validator.js';
 
 /** Confusion-matrix counts and the first three batches' label/prediction mosaics (yolov5's val plots). */
-export function plotValBatch(b: ValBatch, names: string[], saveDir: string, cm: ConfusionMatrix, pending: Promise<void>[]): void {
+export function plotValBatch(
+  b: ValBatch,
+  names: string[],
+  saveDir: string,
+  cm: ConfusionMatrix,
+  pending: Promise<void>[],
+): void {
   const [bs, , h, w] = b.images.shape;
   const t = b.targets.toArray();
   tidy(() => {
@@ -25,15 +39,35 @@ export function plotValBatch(b: ValBatch, names: string[], saveDir: string, cm: 
   if (b.batchIndex >= 3) return;
   const images = b.images.toTypedArray();
   if (!(images instanceof Uint8Array)) throw new Error(`val plots: uint8 images expected, got ${b.images.dtype}`);
-  const norm = Float32Array.from(t, (v, i) => (i % 6 === 2 || i % 6 === 4 ? v / w : i % 6 === 3 || i % 6 === 5 ? v / h : v));
+  const norm = Float32Array.from(t, (v, i) =>
+    i % 6 === 2 || i % 6 === 4 ? v / w : i % 6 === 3 || i % 6 === 5 ? v / h : v,
+  );
   const preds = b.preds.map((p) => p.toArray());
   const paths = [...b.paths];
-  pending.push(plotImages(images, bs, h, w, labelsToBoxes(norm, bs, h, w), paths, names, join(saveDir, `val_batch${b.batchIndex}_labels.jpg`)));
-  pending.push(plotImages(images, bs, h, w, predsToBoxes(preds), paths, names, join(saveDir, `val_batch${b.batchIndex}_pred.jpg`)));
+  pending.push(
+    plotImages(
+      images,
+      bs,
+      h,
+      w,
+      labelsToBoxes(norm, bs, h, w),
+      paths,
+      names,
+      join(saveDir, `val_batch${b.batchIndex}_labels.jpg`),
+    ),
+  );
+  pending.push(
+    plotImages(images, bs, h, w, predsToBoxes(preds), paths, names, join(saveDir, `val_batch${b.batchIndex}_pred.jpg`)),
+  );
 }
 
 /** The normalized confusion matrix and the PR, F1, P and R curves per class. */
-export async function plotValCurves(r: ValResult, cm: ConfusionMatrix, names: string[], saveDir: string): Promise<void> {
+export async function plotValCurves(
+  r: ValResult,
+  cm: ConfusionMatrix,
+  names: string[],
+  saveDir: string,
+): Promise<void> {
   await plotConfusionMatrix(cm.normalized(), names, join(saveDir, 'confusion_matrix.png'));
   const ap = r.ap;
   if (!ap) return;

@@ -3,21 +3,22 @@
 // COCO results evaluated with cocoEval when the dataset has COCO ground truth. A fixed-shape ONNX model
 // sets the image size and batch (square letterbox, as val.py does for exported models); a dynamic one
 // runs like the PyTorch model (rectangular batches).
-import { writeFileAtomic } from '@tsyolo/torch';
+
 import { mkdirSync, readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { loadDataConfig, type DataConfig } from '../../data/config.js';
+import { writeFileAtomic } from '@tsyolo/torch';
+import { type DataConfig, loadDataConfig } from '../../data/config.js';
 import { createDataset } from '../../data/dataset.js';
 import { loadHyp } from '../../data/hyp.js';
 import { DataLoader } from '../../data/loader.js';
-import { requireCpu } from '../../distributed/devices.js';
 import { Ensemble } from '../../detect/ensemble.js';
 import { OnnxModel } from '../../detect/onnx-model.js';
 import { loadPredictor } from '../../detect/predictor.js';
+import { requireCpu } from '../../distributed/devices.js';
 import { ConfusionMatrix } from '../../metrics/ap.js';
 import { cocoEval } from '../../metrics/coco.js';
 import { checkImgSize, incrementPath } from '../paths.js';
-import { validate, type ValModel, type ValResult } from '../validator.js';
+import { type ValModel, type ValResult, validate } from '../validator.js';
 import { findCocoJson } from './coco.js';
 import { SavedPredictions } from './outputs.js';
 import { plotValBatch, plotValCurves } from './plots.js';
@@ -136,22 +137,55 @@ export async function runVal(o: RunValOptions): Promise<RunValResult> {
   if (!weights.length) throw new Error('val: no weights');
   const m = await loadValModel(weights, o, log);
   try {
-    const shape = inputShape(m, weights[0], checkImgSize(o.imgsz ?? 640, m.gs, 0, log), o.batchSize ?? 32, !!o.augment, log);
+    const shape = inputShape(
+      m,
+      weights[0],
+      checkImgSize(o.imgsz ?? 640, m.gs, 0, log),
+      o.batchSize ?? 32,
+      !!o.augment,
+      log,
+    );
     const sources = split === 'test' ? data.test : split === 'train' ? data.train : data.val;
     if (!sources?.length) throw new Error(`${o.data}: no '${split}' split`);
-    if (!o.singleCls && m.model.nc !== data.nc) throw new Error(`${weights.join(', ')} has ${m.model.nc} classes, ${o.data} has ${data.nc}`);
+    if (!o.singleCls && m.model.nc !== data.nc)
+      throw new Error(`${weights.join(', ')} has ${m.model.nc} classes, ${o.data} has ${data.nc}`);
     const saveDir = incrementPath(o.project ?? 'runs/val', o.name ?? 'exp', !!o.existOk);
     const labelsDir = o.saveTxt ? join(saveDir, 'labels') : null;
     if (labelsDir) mkdirSync(labelsDir, { recursive: true });
     const saved = new SavedPredictions({ labelsDir, saveConf: !!o.saveConf, saveJson });
-    const valOpts = { confThres: speed ? 0.25 : (o.confThres ?? 0.001), iouThres: speed ? 0.45 : (o.iouThres ?? 0.6), maxDet: o.maxDet ?? 300, singleCls: !!o.singleCls, augment: !!o.augment };
+    const valOpts = {
+      confThres: speed ? 0.25 : (o.confThres ?? 0.001),
+      iouThres: speed ? 0.45 : (o.iouThres ?? 0.6),
+      maxDet: o.maxDet ?? 300,
+      singleCls: !!o.singleCls,
+      augment: !!o.augment,
+    };
     const run = { sources, data, split, workers: o.workers ?? 2, plots: o.plots ?? true, saveDir, log, ...shape };
     const result = await validateSplit(m, run, valOpts, saved);
-    const metrics: ValMetrics = { split, batchSize: shape.batchSize, imgsz: shape.imgsz, result, instances: result.nt.reduce((a, b) => a + b, 0), classes: classMetrics(result, m.names) };
+    const metrics: ValMetrics = {
+      split,
+      batchSize: shape.batchSize,
+      imgsz: shape.imgsz,
+      result,
+      instances: result.nt.reduce((a, b) => a + b, 0),
+      classes: classMetrics(result, m.names),
+    };
     o.onMetrics?.(metrics);
-    const coco = saveJson ? evaluateCoco(saved, data, join(saveDir, `${basename(weights[0], extname(weights[0]))}_predictions.json`), log) : null;
+    const coco = saveJson
+      ? evaluateCoco(saved, data, join(saveDir, `${basename(weights[0], extname(weights[0]))}_predictions.json`), log)
+      : null;
     const labels = labelsDir ? readdirSync(labelsDir).filter((f) => f.endsWith('.txt')).length : 0;
-    return { ...metrics, task, weights, saveDir, labelsDir, labels, predictionsJson: coco?.predictionsJson ?? null, coco: coco?.coco ?? null, cocoError: coco?.cocoError ?? null };
+    return {
+      ...metrics,
+      task,
+      weights,
+      saveDir,
+      labelsDir,
+      labels,
+      predictionsJson: coco?.predictionsJson ?? null,
+      coco: coco?.coco ?? null,
+      cocoError: coco?.cocoError ?? null,
+    };
   } finally {
     m.model.dispose();
   }
@@ -176,25 +210,44 @@ async function loadValModel(weights: string[], o: RunValOptions, log: (s: string
     throw e;
   }
   if (p.length > 1) log(`Ensemble created with ${weights.join(', ')}`);
-  return { model: p.length === 1 ? p[0] : new Ensemble(p), onnx: null, names: p[0].names, gs: Math.max(Math.max(...p.flatMap((m) => m.stride)), 32) };
+  return {
+    model: p.length === 1 ? p[0] : new Ensemble(p),
+    onnx: null,
+    names: p[0].names,
+    gs: Math.max(Math.max(...p.flatMap((m) => m.stride)), 32),
+  };
 }
 
 /** The image size, batch and rectangular batching: a fixed-shape ONNX model forces its own (square) input. */
-function inputShape(m: ValModelInfo, file: string, imgsz: number, batchSize: number, augment: boolean, log: (s: string) => void): { imgsz: number; batchSize: number; rect: boolean } {
+function inputShape(
+  m: ValModelInfo,
+  file: string,
+  imgsz: number,
+  batchSize: number,
+  augment: boolean,
+  log: (s: string) => void,
+): { imgsz: number; batchSize: number; rect: boolean } {
   const onnx = m.onnx;
   if (!onnx) return { imgsz, batchSize, rect: true };
   const dims = [onnx.batch ?? 'batch', 3, ...(onnx.shape ?? ['height', 'width'])].join(',');
-  log(`ONNX Runtime: ${file} (input [${dims}]${onnx.half ? ' float16' : ''}, ${onnx.nc} classes, stride ${onnx.stride}, ${onnx.threads} thread${onnx.threads > 1 ? 's' : ''})`);
+  log(
+    `ONNX Runtime: ${file} (input [${dims}]${onnx.half ? ' float16' : ''}, ${onnx.nc} classes, stride ${onnx.stride}, ${onnx.threads} thread${onnx.threads > 1 ? 's' : ''})`,
+  );
   if (augment) throw new Error(`--augment: test-time augmentation needs PyTorch weights; ${file} is an ONNX model`);
   let rect = true;
   if (onnx.shape) {
-    if (onnx.shape[0] !== onnx.shape[1]) throw new Error(`${file}: the fixed input ${onnx.shape.join('x')} is not square; val letterboxes to squares (export a square --imgsz, or with --dynamic)`);
+    if (onnx.shape[0] !== onnx.shape[1])
+      throw new Error(
+        `${file}: the fixed input ${onnx.shape.join('x')} is not square; val letterboxes to squares (export a square --imgsz, or with --dynamic)`,
+      );
     if (imgsz !== onnx.shape[0]) log(`Forcing --imgsz ${onnx.shape[0]}: ${file} has a fixed input size`);
     imgsz = onnx.shape[0];
     rect = false;
   }
   if (onnx.batch !== null && onnx.batch !== batchSize) {
-    log(`Forcing --batch-size ${onnx.batch} square inference (${onnx.batch},3,${imgsz},${imgsz}) for a fixed-shape ONNX model`);
+    log(
+      `Forcing --batch-size ${onnx.batch} square inference (${onnx.batch},3,${imgsz},${imgsz}) for a fixed-shape ONNX model`,
+    );
     batchSize = onnx.batch;
   }
   return { imgsz, batchSize, rect };
@@ -214,10 +267,28 @@ interface SplitRun {
 }
 
 /** One validation pass over the split, saving predictions and (with plots) the batch mosaics, then the curves. */
-async function validateSplit(m: ValModelInfo, s: SplitRun, valOpts: { confThres: number; iouThres: number; maxDet: number; singleCls: boolean; augment: boolean }, saved: SavedPredictions): Promise<ValResult> {
+async function validateSplit(
+  m: ValModelInfo,
+  s: SplitRun,
+  valOpts: { confThres: number; iouThres: number; maxDet: number; singleCls: boolean; augment: boolean },
+  saved: SavedPredictions,
+): Promise<ValResult> {
   const cm = new ConfusionMatrix(m.model.nc);
   const pending: Promise<void>[] = [];
-  const ds = await createDataset(s.sources, { imgsz: s.imgsz, augment: false, hyp: loadHyp('hyp.scratch-low.yaml'), seed: 0, stride: m.gs, batchSize: s.batchSize, nc: s.data.nc, rect: s.rect, pad: 0.5, singleCls: valOpts.singleCls, log: s.log, prefix: `${s.split}: ` });
+  const ds = await createDataset(s.sources, {
+    imgsz: s.imgsz,
+    augment: false,
+    hyp: loadHyp('hyp.scratch-low.yaml'),
+    seed: 0,
+    stride: m.gs,
+    batchSize: s.batchSize,
+    nc: s.data.nc,
+    rect: s.rect,
+    pad: 0.5,
+    singleCls: valOpts.singleCls,
+    log: s.log,
+    prefix: `${s.split}: `,
+  });
   const loader = new DataLoader(ds.spec, { batchSize: s.batchSize, workers: s.workers, shuffle: false, seed: 0 });
   let r: ValResult;
   try {
@@ -240,11 +311,24 @@ async function validateSplit(m: ValModelInfo, s: SplitRun, valOpts: { confThres:
 function classMetrics(r: ValResult, names: string[]): ValClassMetrics[] {
   const ap = r.ap;
   if (!ap) return [];
-  return Array.from(ap.apClass, (c, i) => ({ cls: c, name: names[c] ?? String(c), p: ap.p[i], r: ap.r[i], map50: ap.ap50[i], map: ap.apMean[i], instances: r.nt[c] }));
+  return Array.from(ap.apClass, (c, i) => ({
+    cls: c,
+    name: names[c] ?? String(c),
+    p: ap.p[i],
+    r: ap.r[i],
+    map50: ap.ap50[i],
+    map: ap.apMean[i],
+    instances: r.nt[c],
+  }));
 }
 
 /** Writes the COCO results file and, when the dataset has COCO ground truth, evaluates it (val.py's pycocotools step). */
-function evaluateCoco(saved: SavedPredictions, data: DataConfig, predictionsJson: string, log: (s: string) => void): Pick<RunValResult, 'predictionsJson' | 'coco' | 'cocoError'> {
+function evaluateCoco(
+  saved: SavedPredictions,
+  data: DataConfig,
+  predictionsJson: string,
+  log: (s: string) => void,
+): Pick<RunValResult, 'predictionsJson' | 'coco' | 'cocoError'> {
   writeFileAtomic(predictionsJson, Buffer.from(JSON.stringify(saved.detections), 'utf8'));
   const anno = findCocoJson(data);
   if (!anno) return { predictionsJson, coco: null, cocoError: null };

@@ -1,7 +1,14 @@
 // Stage 3 of the COCO evaluation, pycocotools' accumulate(): per category, area range, maxDets and IoU
 // threshold, rank the detections of all images together, cumulate true and false positives into
 // recall and precision, and sample the precision envelope at the 101 recall thresholds.
-import { FALSE_POSITIVE, TRUE_POSITIVE, precisionIndex, recallIndex, type EvalGroup, type EvalParams } from './types.js';
+import {
+  type EvalGroup,
+  type EvalParams,
+  FALSE_POSITIVE,
+  precisionIndex,
+  recallIndex,
+  TRUE_POSITIVE,
+} from './types.js';
 
 /** np.spacing(1): the epsilon in precision's denominator. */
 const EPS = 2 ** -52;
@@ -25,7 +32,11 @@ interface CategoryDetections {
 }
 
 /** Gathers category k's groups and ranks their detections; null when it has none. */
-function categoryDetections(groups: readonly (EvalGroup | undefined)[], k: number, I: number): CategoryDetections | null {
+function categoryDetections(
+  groups: readonly (EvalGroup | undefined)[],
+  k: number,
+  I: number,
+): CategoryDetections | null {
   const E: EvalGroup[] = [];
   for (let i = 0; i < I; i++) {
     const e = groups[k * I + i];
@@ -78,7 +89,14 @@ function loadAreaRange(cat: CategoryDetections, a: number, T: number, flag: Uint
  * non-increasing from the end, then sampled at searchsorted(recall, recThrs, 'left') into q and ss.
  * Returns the final recall (0 without detections).
  */
-function sampleCurve(cat: CategoryDetections, b: CurveBuffers, nd: number, t: number, npig: number, p: EvalParams): number {
+function sampleCurve(
+  cat: CategoryDetections,
+  b: CurveBuffers,
+  nd: number,
+  t: number,
+  npig: number,
+  p: EvalParams,
+): number {
   const { order, rc, pr, flag, q, ss } = b;
   let tp = 0;
   let fp = 0;
@@ -105,7 +123,15 @@ function sampleCurve(cat: CategoryDetections, b: CurveBuffers, nd: number, t: nu
 }
 
 /** Fills the entries of category k, area range a, for every maxDet and IoU threshold. */
-function accumulateAreaRange(cat: CategoryDetections, b: CurveBuffers, k: number, a: number, npig: number, p: EvalParams, out: Accumulated): void {
+function accumulateAreaRange(
+  cat: CategoryDetections,
+  b: CurveBuffers,
+  k: number,
+  a: number,
+  npig: number,
+  p: EvalParams,
+  out: Accumulated,
+): void {
   const N = cat.sc.length;
   for (let m = 0; m < p.M; m++) {
     const maxDet = p.maxDets[m];
@@ -135,7 +161,14 @@ export function accumulate(groups: readonly (EvalGroup | undefined)[], p: EvalPa
     const cat = categoryDetections(groups, k, p.I);
     if (!cat) continue;
     const N = cat.sc.length;
-    const b: CurveBuffers = { order: new Int32Array(N), rc: new Float64Array(N), pr: new Float64Array(N), flag: new Uint8Array(N * T), q, ss };
+    const b: CurveBuffers = {
+      order: new Int32Array(N),
+      rc: new Float64Array(N),
+      pr: new Float64Array(N),
+      flag: new Uint8Array(N * T),
+      q,
+      ss,
+    };
     for (let a = 0; a < A; a++) {
       const npig = loadAreaRange(cat, a, T, b.flag);
       if (npig === 0) continue;

@@ -1,17 +1,18 @@
 // Stage 2 of the COCO evaluation, pycocotools' evaluateImg for every (category, image) group: rank
 // and cut the detections, compute their IoUs with the ground truths, and greedily match them at each
 // IoU threshold and area range, recording each detection as true positive, false positive or ignored.
+
+import type { Groups } from './load.js';
 import {
   AREA_RNG,
-  FALSE_POSITIVE,
-  IGNORED,
-  TRUE_POSITIVE,
   type CocoAnnotation,
   type CocoDetection,
   type EvalGroup,
   type EvalParams,
+  FALSE_POSITIVE,
+  IGNORED,
+  TRUE_POSITIVE,
 } from './types.js';
-import type { Groups } from './load.js';
 
 /** Work buffers shared by all groups and regrown (contents discarded) when a group needs more room. */
 class Scratch {
@@ -85,12 +86,18 @@ function computeIou(s: Scratch, g: GroupInput): void {
   const D = g.dIdx.length;
   for (let j = 0; j < G; j++) {
     const gb = g.anns[g.gIdx[j]].bbox;
-    const gx = gb[0], gy = gb[1], gw = gb[2], gh = gb[3];
+    const gx = gb[0],
+      gy = gb[1],
+      gw = gb[2],
+      gh = gb[3];
     const ga = gw * gh;
     const cr = s.crowd[j];
     for (let d = 0; d < D; d++) {
       const db = g.results[g.dIdx[d]].bbox;
-      const dx = db[0], dy = db[1], dw = db[2], dh = db[3];
+      const dx = db[0],
+        dy = db[1],
+        dw = db[2],
+        dh = db[3];
       let v = 0;
       const w = Math.min(dw + dx, gw + gx) - Math.max(dx, gx);
       if (w > 0) {
@@ -138,7 +145,14 @@ function bestGt(s: Scratch, G: number, row: number, thr: number): number {
 }
 
 /** Greedy matching at every IoU threshold: marks true positives in flags[off + d·T + t] and matches to ignored gts. */
-function matchDetections(s: Scratch, G: number, D: number, iouThrs: Float64Array, flags: Uint8Array, off: number): void {
+function matchDetections(
+  s: Scratch,
+  G: number,
+  D: number,
+  iouThrs: Float64Array,
+  flags: Uint8Array,
+  off: number,
+): void {
   const T = iouThrs.length;
   for (let t = 0; t < T; t++) {
     s.gtm.fill(0, 0, G);
@@ -155,7 +169,15 @@ function matchDetections(s: Scratch, G: number, D: number, iouThrs: Float64Array
 }
 
 /** Ignores detections matched to an ignored gt, and unmatched ones whose area is outside [lo, hi]. */
-function ignoreDetections(s: Scratch, D: number, T: number, lo: number, hi: number, flags: Uint8Array, off: number): void {
+function ignoreDetections(
+  s: Scratch,
+  D: number,
+  T: number,
+  lo: number,
+  hi: number,
+  flags: Uint8Array,
+  off: number,
+): void {
   for (let d = 0; d < D; d++) {
     const outside = s.dArea[d] < lo || s.dArea[d] > hi;
     for (let t = 0; t < T; t++) {

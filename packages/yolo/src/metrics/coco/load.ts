@@ -6,13 +6,16 @@ import { AREA_RNG, type CocoDetection, type CocoEvalOptions, type CocoGroundTrut
 
 /** Refuses a results list that is not an array or that names images absent from the ground truth. */
 export function checkResults(gt: CocoGroundTruth, results: readonly CocoDetection[]): void {
-  if (!Array.isArray(results)) throw new TypeError('cocoEval: results must be a list of {image_id, category_id, bbox, score}');
+  if (!Array.isArray(results))
+    throw new TypeError('cocoEval: results must be a list of {image_id, category_id, bbox, score}');
   const gtImgSet = new Set<number>(gt.images.map((im) => im.id));
   const unknown = new Set<number>();
   for (const r of results) if (!gtImgSet.has(r.image_id)) unknown.add(r.image_id);
   if (unknown.size) {
     const list = [...unknown].slice(0, 10).join(', ');
-    throw new Error(`cocoEval: results do not correspond to the ground truth: ${unknown.size} image id(s) not in it (${list}${unknown.size > 10 ? ', ...' : ''})`);
+    throw new Error(
+      `cocoEval: results do not correspond to the ground truth: ${unknown.size} image id(s) not in it (${list}${unknown.size > 10 ? ', ...' : ''})`,
+    );
   }
 }
 

@@ -1,8 +1,8 @@
 // Stage 4 of the COCO evaluation, pycocotools' summarize(): the 12 standard statistics as means of the
 // accumulated precision and recall entries (absent ones, −1, left out) and the text it prints.
 import { npMean } from '../numpy.js';
-import { AREA_LBL, precisionIndex, recallIndex, type CocoEvalResult, type EvalParams } from './types.js';
 import type { Accumulated } from './accumulate.js';
+import { AREA_LBL, type CocoEvalResult, type EvalParams, precisionIndex, recallIndex } from './types.js';
 
 /** One statistic: AP or AR, at one IoU threshold (null: all), an area range label and a maxDets value. */
 type StatSpec = [ap: boolean, iouThr: number | null, area: string, maxDets: number];
@@ -56,7 +56,9 @@ function statValue([ap, iouThr, area, md]: StatSpec, acc: Accumulated, p: EvalPa
 function summaryLine([ap, iouThr, area, md]: StatSpec, value: number, iouThrs: Float64Array): string {
   const title = (ap ? 'Average Precision' : 'Average Recall').padEnd(18);
   const type = ap ? '(AP)' : '(AR)';
-  const iouStr = (iouThr === null ? `${iouThrs[0].toFixed(2)}:${iouThrs[iouThrs.length - 1].toFixed(2)}` : iouThr.toFixed(2)).padEnd(9);
+  const iouStr = (
+    iouThr === null ? `${iouThrs[0].toFixed(2)}:${iouThrs[iouThrs.length - 1].toFixed(2)}` : iouThr.toFixed(2)
+  ).padEnd(9);
   return ` ${title} ${type} @[ IoU=${iouStr} | area=${area.padStart(6)} | maxDets=${String(md).padStart(3)} ] = ${value.toFixed(3)}`;
 }
 

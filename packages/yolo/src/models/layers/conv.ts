@@ -12,9 +12,21 @@ export class Conv extends nn.Module {
   bn: nn.BatchNorm2d | null;
   readonly act: nn.Module & { forward(x: Tensor): Tensor };
 
-  constructor(c1: number, c2: number, k = 1, s = 1, p: number | null = null, g = 1, d = 1, act: boolean | (nn.Module & { forward(x: Tensor): Tensor }) = true) {
+  constructor(
+    c1: number,
+    c2: number,
+    k = 1,
+    s = 1,
+    p: number | null = null,
+    g = 1,
+    d = 1,
+    act: boolean | (nn.Module & { forward(x: Tensor): Tensor }) = true,
+  ) {
     super();
-    this.conv = this.registerModule('conv', new nn.Conv2d(c1, c2, k, { stride: s, padding: autopad(k, p, d), groups: g, dilation: d, bias: false }));
+    this.conv = this.registerModule(
+      'conv',
+      new nn.Conv2d(c1, c2, k, { stride: s, padding: autopad(k, p, d), groups: g, dilation: d, bias: false }),
+    );
     this.bn = this.registerModule('bn', new nn.BatchNorm2d(c2));
     this.act = this.registerModule('act', act === true ? new nn.SiLU() : act === false ? new nn.Identity() : act);
   }

@@ -36,7 +36,10 @@ export class BottleneckCSP extends nn.Module {
     this.cv4 = this.registerModule('cv4', new Conv(2 * c, c2, 1, 1));
     this.bn = this.registerModule('bn', new nn.BatchNorm2d(2 * c));
     this.act = this.registerModule('act', new nn.SiLU());
-    this.m = this.registerModule('m', new nn.Sequential(...Array.from({ length: n }, () => new Bottleneck(c, c, shortcut, g, 1.0))));
+    this.m = this.registerModule(
+      'm',
+      new nn.Sequential(...Array.from({ length: n }, () => new Bottleneck(c, c, shortcut, g, 1.0))),
+    );
   }
   forward(x: Tensor): Tensor {
     const y1 = this.cv3.forward(this.m.forward(this.cv1.forward(x)));
@@ -56,7 +59,10 @@ export class C3 extends nn.Module {
     this.cv1 = this.registerModule('cv1', new Conv(c1, c, 1, 1));
     this.cv2 = this.registerModule('cv2', new Conv(c1, c, 1, 1));
     this.cv3 = this.registerModule('cv3', new Conv(2 * c, c2, 1));
-    this.m = this.registerModule('m', new nn.Sequential(...Array.from({ length: n }, () => new Bottleneck(c, c, shortcut, g, 1.0))));
+    this.m = this.registerModule(
+      'm',
+      new nn.Sequential(...Array.from({ length: n }, () => new Bottleneck(c, c, shortcut, g, 1.0))),
+    );
   }
   forward(x: Tensor): Tensor {
     return this.cv3.forward(cat([this.m.forward(this.cv1.forward(x)), this.cv2.forward(x)], 1));

@@ -1,6 +1,6 @@
 // Detect: one 1×1 convolution per level producing na × (5 + nc) maps, and the
 // inference decode xy = (2σ + grid − 0.5)·stride, wh = (2σ)²·anchor.
-import { arange, cat, keep, meshgrid, nn, noGrad, stack, tensor, type Tensor } from '@tsyolo/torch';
+import { arange, cat, keep, meshgrid, nn, noGrad, stack, type Tensor, tensor } from '@tsyolo/torch';
 
 interface Grid {
   ny: number;
@@ -80,8 +80,14 @@ export class Detect extends nn.Module {
       const dtype = this.anchors.dtype;
       const [yv, xv] = meshgrid([arange(ny, undefined, 1, { dtype }), arange(nx, undefined, 1, { dtype })], 'ij');
       const shape = [1, this.na, ny, nx, 2];
-      const grid = stack([xv, yv], 2).expand(...shape).sub(0.5);
-      const anchorGrid = this.anchors.index(i).mul(this.stride[i]).view(1, this.na, 1, 1, 2).expand(...shape);
+      const grid = stack([xv, yv], 2)
+        .expand(...shape)
+        .sub(0.5);
+      const anchorGrid = this.anchors
+        .index(i)
+        .mul(this.stride[i])
+        .view(1, this.na, 1, 1, 2)
+        .expand(...shape);
       return { ny, nx, grid: keep(grid), anchorGrid: keep(anchorGrid) };
     });
     this.grids[i] = g;

@@ -1,5 +1,5 @@
 // Spatial pyramid pooling (SPP, SPPF), Focus, Concat, and the zero padding layer of yolov3-tiny.
-import { F, cat, nn, type Tensor } from '@tsyolo/torch';
+import { cat, F, nn, type Tensor } from '@tsyolo/torch';
 import { Conv } from './conv.js';
 
 export class SPP extends nn.Module {
@@ -47,7 +47,12 @@ export class Focus extends nn.Module {
     this.conv = this.registerModule('conv', new Conv(c1 * 4, c2, k, s, p, g, 1, act));
   }
   forward(x: Tensor): Tensor {
-    const parts = [x.index('...', '::2', '::2'), x.index('...', '1::2', '::2'), x.index('...', '::2', '1::2'), x.index('...', '1::2', '1::2')];
+    const parts = [
+      x.index('...', '::2', '::2'),
+      x.index('...', '1::2', '::2'),
+      x.index('...', '::2', '1::2'),
+      x.index('...', '1::2', '1::2'),
+    ];
     return this.conv.forward(cat(parts, 1));
   }
 }
