@@ -10,7 +10,7 @@ TESTS = $(wildcard packages/*/dist/test/*.test.js)
 # file, when it does not (fixtures/README.md).
 export TSYOLO_FULL_FIXTURES ?= $(abspath $(wildcard ../shared/fixtures/yolov5n))
 
-.PHONY: all deps test-deps build addon ts fixtures deps-check lint format test demo bench clean
+.PHONY: all deps test-deps build addon ts fixtures deps-check lint format test test-trixie test-trixie-cuda demo bench clean
 
 all: build
 
@@ -50,6 +50,14 @@ format: node_modules/.package-lock.json
 
 test: build test-deps fixtures deps-check
 	node --test --test-concurrency=1 $(TESTS)
+
+# Debian 13's libtorch 2.6 (CPU: the whole suite; CUDA: build, load, @tsyolo/torch's tests) in a chroot
+# under .trixie/ (scripts/test-trixie.sh; root). Not part of `make test`: CI runs Debian 12 only.
+test-trixie:
+	scripts/test-trixie.sh cpu
+
+test-trixie-cuda:
+	scripts/test-trixie.sh cuda
 
 demo: build
 	scripts/demo.sh

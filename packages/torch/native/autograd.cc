@@ -1,5 +1,6 @@
 // Autograd entry points: requires_grad, backward, .grad, grad mode and inference mode.
 #include "common.h"
+#include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <memory>

@@ -2,15 +2,8 @@
 // NCCL where the libtorch has CUDA and NCCL headers), with blocking collectives that take
 // timeouts. Handles are type-tagged napi externals holding intrusive pointers.
 #include "common.h"
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#if defined(TSYOLO_WITH_CUDA) && __has_include(<nccl.h>)
-#define USE_C10D_NCCL 1
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#define TSYOLO_WITH_NCCL 1
-#endif
+#define TSY_COMPAT_C10D
+#include "compat.h"  // the c10d headers, and what differs between libtorch versions
 #include <chrono>
 
 namespace tsy {
@@ -25,7 +18,7 @@ struct StoreBox {
   c10::intrusive_ptr<c10d::Store> store;
 };
 struct GroupBox {
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<compat::Collectives> pg;
   std::string backend;
 };
 
@@ -86,7 +79,7 @@ Napi::Value StoreTcp(const Napi::CallbackInfo& info) {
     if (n > 0) o.numWorkers = static_cast<size_t>(n);
     o.timeout = msArg(info, 4, 300000);
     o.waitWorkers = info.Length() > 5 ? info[5].As<Napi::Boolean>().Value() : false;
-    auto s = c10::make_intrusive<c10d::TCPStore>(host, o);
+    auto s = compat::tcpStore(host, o);
     return Napi::Value(env, box(env, new StoreBox{s}, &kStoreTag));
   });
 }

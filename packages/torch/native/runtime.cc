@@ -1,8 +1,8 @@
 // Runtime settings: threads, seeding, CUDA queries and the allocator policy.
 #include "common.h"
+#include "compat.h"
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <malloc.h>
 #include <torch/version.h>
 #include <cstdlib>
@@ -29,7 +29,7 @@ static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   const auto& hooks = at::detail::getCUDAHooks();
   if (hooks.hasCUDA()) {
     for (int i = 0; i < hooks.getNumGPUs(); i++) {
-      auto g = hooks.getDefaultCUDAGenerator(i);
+      auto g = compat::cudaGenerator(i);
       std::lock_guard<std::mutex> lock(g.mutex());
       g.set_current_seed(seed);
     }
