@@ -8,9 +8,9 @@ import { augmentHsv } from './augment/hsv.js';
 import { xywhn2xyxyRows, xyxy2xywhnRows } from './augment/labels.js';
 import { mixup } from './augment/mixup.js';
 import { loadMosaic, type MosaicSource } from './augment/mosaic.js';
-import { randomPerspective } from './augment/perspective.js';
+import { type PerspectiveOptions, randomPerspective } from './augment/perspective.js';
 import { sampleRng } from './rng.js';
-import type { Hyp, Labels, RawImage } from './types.js';
+import type { Hyp, Labels, RawImage, Rng } from './types.js';
 
 /** Everything a worker needs to build samples (structured-cloneable). */
 export interface DatasetSpec {
@@ -108,25 +108,44 @@ function labelsOf(spec: DatasetSpec, i: number): Labels {
   return { rows, n: rows.length / 5 };
 }
 
-/** The synchronous part, given already-loaded images; throws NeedImages for missing ones. */
-function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<number, Loaded>): Sample {
-  const rng = sampleRng(spec.seed, epoch, index);
-  const hyp = spec.hyp;
-  const get = (i: number): Loaded => {
-    const l = loaded.get(i);
-    if (!l) throw new NeedImages([i]);
-    return l;
-  };
-  const n = spec.files.length;
-  const persp = {
+/** An augmented (or letterboxed) image with its labels, before the colour and flip steps. */
+interface Placed {
+  img: RawImage;
+  labels: Labels;
+  shapes: Sample['shapes'];
+}
+
+/** The geometric augmentation settings of the hyperparameters. */
+function perspectiveOf(hyp: Hyp): Omit<PerspectiveOptions, 'border'> {
+  return {
     degrees: hyp.degrees,
     translate: hyp.translate,
     scale: hyp.scale,
     shear: hyp.shear,
     perspective: hyp.perspective,
   };
-  // a missing image is recorded and stood in for by a tiny placeholder, so one pass finds
-  // every image a mosaic needs (the draws do not depend on image contents)
+}
+
+/** Image `i` from the loaded ones; a missing one aborts the attempt so buildSample can fetch it. */
+function loadedImage(loaded: Map<number, Loaded>, i: number): Loaded {
+  const l = loaded.get(i);
+  if (!l) throw new NeedImages([i]);
+  return l;
+}
+
+/**
+ * A 4-image mosaic, blended with a second mosaic with probability hyp.mixup. Images not loaded yet are
+ * noted and replaced by a 1×1 placeholder, so one pass (whose draws do not depend on pixels) finds all
+ * of them; the attempt then stops with NeedImages.
+ */
+function mosaicSample(
+  spec: DatasetSpec,
+  index: number,
+  loaded: Map<number, Loaded>,
+  persp: Omit<PerspectiveOptions, 'border'>,
+  rng: Rng,
+): Placed {
+  const n = spec.files.length;
   const missing = new Set<number>();
   const placeholder: MosaicSource = {
     img: { data: new Uint8Array(3), width: 1, height: 1 },
@@ -140,45 +159,63 @@ function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<n
     }
     return { img: l.img, labels: labelsOf(spec, i) };
   };
-  let img: RawImage;
-  let labels: Labels;
-  let shapes: Sample['shapes'];
-  if (spec.augment && rng.random() < hyp.mosaic) {
-    const m = loadMosaic(index, n, mosaicSource, { size: spec.imgsz, ...persp }, rng);
-    img = m.img;
-    let boxes = m.boxes;
-    if (rng.random() < hyp.mixup) {
-      const m2 = loadMosaic(rng.randint(0, n - 1), n, mosaicSource, { size: spec.imgsz, ...persp }, rng);
-      const mixed = mixup(img, boxes, m2.img, m2.boxes, rng);
-      img = mixed.img;
-      boxes = mixed.labels;
-    }
-    if (missing.size) throw new NeedImages([...missing]);
-    labels = xyxy2xywhnRows(boxes, img.width, img.height, true, 1e-3);
-    const l0 = get(index);
-    shapes = [
-      l0.hw0,
-      [
-        [1, 1],
-        [0, 0],
-      ],
-    ];
-  } else {
-    const l = get(index);
-    const [h, w] = [l.img.height, l.img.width];
-    const shape: [number, number] =
-      spec.rectShapes && spec.batchOf ? spec.rectShapes[spec.batchOf[index]] : [spec.imgsz, spec.imgsz];
-    const lb = letterbox(l.img, shape, { auto: false, scaleup: spec.augment });
-    img = lb.img;
-    let boxes = xywhn2xyxyRows(labelsOf(spec, index), lb.ratio[0] * w, lb.ratio[1] * h, lb.pad[0], lb.pad[1]);
-    if (spec.augment) {
-      const p = randomPerspective(img, boxes, persp, rng);
-      img = p.img;
-      boxes = p.boxes;
-    }
-    labels = xyxy2xywhnRows(boxes, img.width, img.height, true, 1e-3);
-    shapes = [l.hw0, [[h / l.hw0[0], w / l.hw0[1]], lb.pad]];
+  const m = loadMosaic(index, n, mosaicSource, { size: spec.imgsz, ...persp }, rng);
+  let img = m.img;
+  let boxes = m.boxes;
+  if (rng.random() < spec.hyp.mixup) {
+    const m2 = loadMosaic(rng.randint(0, n - 1), n, mosaicSource, { size: spec.imgsz, ...persp }, rng);
+    const mixed = mixup(img, boxes, m2.img, m2.boxes, rng);
+    img = mixed.img;
+    boxes = mixed.labels;
   }
+  if (missing.size) throw new NeedImages([...missing]);
+  const labels = xyxy2xywhnRows(boxes, img.width, img.height, true, 1e-3);
+  const l0 = loadedImage(loaded, index);
+  const noScale: [[number, number], [number, number]] = [
+    [1, 1],
+    [0, 0],
+  ];
+  return { img, labels, shapes: [l0.hw0, noScale] };
+}
+
+/**
+ * One image letterboxed to its batch's rectangle (or imgsz square), then randomly warped when
+ * augmenting; shapes records the scale and padding for mapping boxes back.
+ */
+function letterboxSample(
+  spec: DatasetSpec,
+  index: number,
+  loaded: Map<number, Loaded>,
+  persp: Omit<PerspectiveOptions, 'border'>,
+  rng: Rng,
+): Placed {
+  const l = loadedImage(loaded, index);
+  const [h, w] = [l.img.height, l.img.width];
+  const shape: [number, number] =
+    spec.rectShapes && spec.batchOf ? spec.rectShapes[spec.batchOf[index]] : [spec.imgsz, spec.imgsz];
+  const lb = letterbox(l.img, shape, { auto: false, scaleup: spec.augment });
+  let img = lb.img;
+  let boxes = xywhn2xyxyRows(labelsOf(spec, index), lb.ratio[0] * w, lb.ratio[1] * h, lb.pad[0], lb.pad[1]);
+  if (spec.augment) {
+    const p = randomPerspective(img, boxes, persp, rng);
+    img = p.img;
+    boxes = p.boxes;
+  }
+  const labels = xyxy2xywhnRows(boxes, img.width, img.height, true, 1e-3);
+  return { img, labels, shapes: [l.hw0, [[h / l.hw0[0], w / l.hw0[1]], lb.pad]] };
+}
+
+/** The synchronous part, given already-loaded images; throws NeedImages for missing ones. */
+function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<number, Loaded>): Sample {
+  const rng = sampleRng(spec.seed, epoch, index);
+  const hyp = spec.hyp;
+  const persp = perspectiveOf(hyp);
+  // the mosaic draw happens only when augmenting; every later draw follows from the same stream
+  const placed =
+    spec.augment && rng.random() < hyp.mosaic
+      ? mosaicSample(spec, index, loaded, persp, rng)
+      : letterboxSample(spec, index, loaded, persp, rng);
+  let { img, labels } = placed;
   if (spec.augment) {
     augmentHsv(img, hyp.hsv_h, hyp.hsv_s, hyp.hsv_v, rng);
     const f = randomFlip(img, labels, hyp.flipud, hyp.fliplr, rng);
@@ -191,7 +228,7 @@ function assemble(spec: DatasetSpec, index: number, epoch: number, loaded: Map<n
     width: img.width,
     labels: labels.rows.slice(0, labels.n * 5),
     path: spec.files[index],
-    shapes,
+    shapes: placed.shapes,
   };
 }
 

@@ -100,8 +100,8 @@ export function generationResults(r: Pick<TrainResult, 'saveDir' | 'metrics'>): 
   return [m.precision, m.recall, m.mAP50, m.mAP50_95, ...losses];
 }
 
-/** Trains `o.generations` generations into the population folder and reports its best row. */
-export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Promise<EvolveResult> {
+/** Refuses what evolution cannot do: several processes, a process group, or a bad generation count. */
+function checkEvolveOptions(opts: Partial<TrainOptions>, o: EvolveOptions): void {
   const de = distEnv();
   if (de)
     throw new Error(
@@ -110,8 +110,81 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
   if (opts.ddp) throw new Error('--evolve does not work with a process group (ddp); evolve in single processes');
   if (!Number.isInteger(o.generations) || o.generations < 1)
     throw new Error(`--evolve ${o.generations}: the number of generations must be a positive integer`);
+}
+
+/** What every generation of one evolve() call shares. */
+interface EvolveRun {
+  opts: Partial<TrainOptions>;
+  o: EvolveOptions;
+  log: (s: string) => void;
+  trainFn: EvolveTrainFn;
+  mode: ParentSelection;
+  seed: number;
+  base: Record<string, number>;
+  dir: string;
+  csv: string;
+  /** the hyp columns of a new evolve.csv */
+  newKeys: string[];
+}
+
+/**
+ * The hyp of the next generation: the base hyp for an empty population, else a mutated parent drawn
+ * from the rows now in the file (its size seeds the draws); also returns that row count.
+ */
+function nextHyp(run: EvolveRun): { hyp: Record<string, number>; rowsBefore: number } {
+  const { base, seed, mode } = run;
+  const pop = readPopulation(run.csv);
+  let hyp: Record<string, number> = { ...base };
+  if (pop?.rows.length) {
+    const rng = new Xoshiro128(seed, pop.rows.length, EVOLVE_SALT);
+    const parent = rowHyp(pop, selectParent(pop.rows, mode, rng));
+    hyp = { ...base, ...mutate(parent, pop.hypKeys, rng) };
+  }
+  return { hyp, rowsBefore: pop?.rows.length ?? 0 };
+}
+
+/**
+ * Trains generation g (0-based) in a temporary run folder, removed afterwards, and appends its
+ * results to evolve.csv. Returns false, recording nothing, when training was interrupted.
+ */
+async function runGeneration(run: EvolveRun, g: number): Promise<boolean> {
+  const { opts, o, log, dir } = run;
+  const { hyp, rowsBefore } = nextHyp(run);
+  log(`evolve: generation ${g + 1}/${o.generations} (row ${rowsBefore} of the population)`);
+  const runDir = mkdtempSync(join(dir, '.train-'));
+  let results: number[];
+  try {
+    const r = await run.trainFn({
+      ...opts,
+      hyp: hyp as unknown as Hyp,
+      resume: false,
+      noval: true,
+      nosave: true,
+      noplots: true,
+      project: dir,
+      name: basename(runDir),
+      existOk: true,
+    });
+    if (r.stoppedBy === 'signal') {
+      log('evolve: training interrupted; this generation is not recorded');
+      return false;
+    }
+    results = generationResults(r);
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  const p = await addGeneration(run.csv, results, hyp, { hypKeys: run.newKeys, base: run.base, lock: o.lock });
+  const fit = fitness(results[0], results[1], results[2], results[3]);
+  log(
+    `evolve: row ${p.rows.length - 1}: P ${results[0].toFixed(4)}, R ${results[1].toFixed(4)}, mAP@0.5 ${results[2].toFixed(4)}, mAP@0.5:0.95 ${results[3].toFixed(4)}, fitness ${fit.toFixed(5)}`,
+  );
+  return true;
+}
+
+/** Trains `o.generations` generations into the population folder and reports its best row. */
+export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Promise<EvolveResult> {
+  checkEvolveOptions(opts, o);
   const log = opts.log ?? ((s: string) => console.log(s));
-  const trainFn = o.train ?? train;
   const mode = o.parent ?? 'single';
   const seed = opts.seed ?? trainDefaults.seed;
   const base = evolveBaseHyp(opts);
@@ -122,49 +195,13 @@ export async function evolve(opts: Partial<TrainOptions>, o: EvolveOptions): Pro
   log(
     `evolve: population ${resolve(csv)}; ${o.generations} generation${o.generations > 1 ? 's' : ''}, parent selection '${mode}', seed ${seed}`,
   );
+  const run: EvolveRun = { opts, o, log, trainFn: o.train ?? train, mode, seed, base, dir, csv, newKeys };
 
   let done = 0;
   let interrupted = false;
-  for (let g = 0; g < o.generations; g++) {
-    // select and mutate (the file may have grown by other workers' rows)
-    const pop = readPopulation(csv);
-    let hyp: Record<string, number> = { ...base };
-    if (pop?.rows.length) {
-      const rng = new Xoshiro128(seed, pop.rows.length, EVOLVE_SALT);
-      const parent = rowHyp(pop, selectParent(pop.rows, mode, rng));
-      hyp = { ...base, ...mutate(parent, pop.hypKeys, rng) };
-    }
-    const rowsBefore = pop?.rows.length ?? 0;
-    log(`evolve: generation ${g + 1}/${o.generations} (row ${rowsBefore} of the population)`);
-    const runDir = mkdtempSync(join(dir, '.train-'));
-    let results: number[];
-    try {
-      const r = await trainFn({
-        ...opts,
-        hyp: hyp as unknown as Hyp,
-        resume: false,
-        noval: true,
-        nosave: true,
-        noplots: true,
-        project: dir,
-        name: basename(runDir),
-        existOk: true,
-      });
-      if (r.stoppedBy === 'signal') {
-        interrupted = true;
-        log('evolve: training interrupted; this generation is not recorded');
-        break;
-      }
-      results = generationResults(r);
-    } finally {
-      rmSync(runDir, { recursive: true, force: true });
-    }
-    const p = await addGeneration(csv, results, hyp, { hypKeys: newKeys, base, lock: o.lock });
-    done++;
-    const fit = fitness(results[0], results[1], results[2], results[3]);
-    log(
-      `evolve: row ${p.rows.length - 1}: P ${results[0].toFixed(4)}, R ${results[1].toFixed(4)}, mAP@0.5 ${results[2].toFixed(4)}, mAP@0.5:0.95 ${results[3].toFixed(4)}, fitness ${fit.toFixed(5)}`,
-    );
+  for (let g = 0; g < o.generations && !interrupted; g++) {
+    if (await runGeneration(run, g)) done++;
+    else interrupted = true;
   }
 
   const pop = readPopulation(csv);

@@ -439,11 +439,19 @@ function resolveImgsz(imgsz: number | [number, number] | undefined): [number, nu
   return typeof imgsz === 'number' ? [imgsz, imgsz] : [imgsz[0], imgsz[1] ?? imgsz[0]];
 }
 
-/** Traces the model into an ONNX ModelProto message (see exportOnnx). */
-export function buildOnnxModel(
-  model: DetectionModel,
-  opts: OnnxExportOptions = {},
-): { message: ModelMsg; info: OnnxExportInfo } {
+/** The export options resolved and checked (the opset first, then the batch, then the image size). */
+interface ResolvedExport {
+  opset: number;
+  h: number;
+  w: number;
+  batch: number;
+  /** the largest stride: the image size must be a multiple of it */
+  gs: number;
+  dynamic: OnnxExportInfo['dynamic'];
+  half: boolean;
+}
+
+function resolveExport(model: DetectionModel, opts: OnnxExportOptions): ResolvedExport {
   const opset = opts.opset ?? 12;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET)
     throw new Error(`ONNX export: opset ${opset} is not supported (${MIN_OPSET}..${MAX_OPSET})`);
@@ -455,14 +463,16 @@ export function buildOnnxModel(
   if (!(h > 0 && w > 0) || h % gs || w % gs)
     throw new Error(`ONNX export: image size ${h}x${w} must be a multiple of the largest stride ${gs}`);
   const dynamic = opts.dynamic === true ? 'all' : opts.dynamic === 'batch' ? 'batch' : false;
-  const half = opts.half ?? false;
-  const g = new GraphBuilder(half);
-  const tracer = new Tracer(g, opset, dynamic === 'all');
-  const inputName = g.reserve('images');
-  const outputName = 'output0';
+  return { opset, h, w, batch, gs, dynamic, half: opts.half ?? false };
+}
 
+/**
+ * Writes every layer into the graph in forward order, each reading the previous output or the saved
+ * ones its 'from' names; returns the Detect output (named `outputName`), which must come last.
+ */
+function traceLayers(model: DetectionModel, tracer: Tracer, input: Val, outputName: string): Val {
   const outs: (Val | Val[] | null)[] = [];
-  let y: Val | Val[] = { name: inputName, c: model.ch, h, w };
+  let y: Val | Val[] = input;
   let result: Val | null = null;
   const n = model.infos.length;
   model.infos.forEach((info, i) => {
@@ -485,19 +495,38 @@ export function buildOnnxModel(
     outs.push(model.save.has(i) ? y : null);
   });
   if (!result) throw new Error('ONNX export: the model has no Detect layer');
-  const out = result as Val;
+  return result;
+}
 
+/** Input and output shapes as ONNX dims: named where dynamic, fixed numbers elsewhere. */
+function ioDims(r: ResolvedExport, ch: number, out: Val): { inDims: DimMsg[]; outDims: DimMsg[] } {
+  const { dynamic, batch, h, w } = r;
   const dim = (v: number | string): DimMsg => (typeof v === 'string' ? { dim_param: v } : { dim_value: v });
   const inDims =
     dynamic === 'all'
-      ? [dim('batch'), dim(model.ch), dim('height'), dim('width')]
-      : [dim(dynamic ? 'batch' : batch), dim(model.ch), dim(h), dim(w)];
+      ? [dim('batch'), dim(ch), dim('height'), dim('width')]
+      : [dim(dynamic ? 'batch' : batch), dim(ch), dim(h), dim(w)];
   const outDims =
     dynamic === 'all'
       ? [dim('batch'), dim('anchors'), dim(out.c)]
       : [dim(dynamic ? 'batch' : batch), dim(out.h), dim(out.c)];
-  const stride = String(gs);
-  const metadata = { stride, names: namesDictString(model.names) };
+  return { inDims, outDims };
+}
+
+/** Traces the model into an ONNX ModelProto message (see exportOnnx). */
+export function buildOnnxModel(
+  model: DetectionModel,
+  opts: OnnxExportOptions = {},
+): { message: ModelMsg; info: OnnxExportInfo } {
+  const r = resolveExport(model, opts);
+  const { opset, h, w, batch, dynamic, half } = r;
+  const g = new GraphBuilder(half);
+  const tracer = new Tracer(g, opset, dynamic === 'all');
+  const inputName = g.reserve('images');
+  const outputName = 'output0';
+  const out = traceLayers(model, tracer, { name: inputName, c: model.ch, h, w }, outputName);
+  const { inDims, outDims } = ioDims(r, model.ch, out);
+  const metadata = { stride: String(r.gs), names: namesDictString(model.names) };
   const irVersion = irVersionFor(opset);
   const message: ModelMsg = {
     ir_version: irVersion,

@@ -7,6 +7,7 @@ import {
   loadSafetensors,
   PyDict,
   PyObject,
+  type Safetensors,
   stateDictFromModule,
   type Tensor,
   tidy,
@@ -46,98 +47,102 @@ function firstNumber(v: unknown): number | null {
   return null;
 }
 
+/** Class names from a yolov5 `names` value: a list, or a dict of index → name; anything else gives none. */
+function namesList(raw: unknown): string[] {
+  if (Array.isArray(raw)) return raw.map(String);
+  return raw && typeof raw === 'object' ? Object.values(raw as Record<string, unknown>).map(String) : [];
+}
+
+/** The report for plain weights: no training state, just the tensors and what the file says of classes. */
+function plainInfo(
+  path: string,
+  format: WeightsInfo['format'],
+  bytes: number,
+  ts: Tensor[],
+  nc: number | null,
+  names: string[],
+): WeightsInfo {
+  return {
+    path,
+    format,
+    bytes,
+    epoch: null,
+    bestFitness: null,
+    precision: precisionOf(ts),
+    hasOptimizer: false,
+    hasEma: false,
+    nc,
+    names,
+    tensors: ts.length,
+    parameters: countValues(ts),
+    date: null,
+  };
+}
+
+/** A yolov5 training checkpoint: the pickled model plus epoch, fitness, optimizer, EMA and date. */
+function yolov5Info(path: string, bytes: number, ck: PyDict, model: PyObject): WeightsInfo {
+  const sd = [...stateDictFromModule(model).values()];
+  const names = namesList(toPlain(model.attr('names')));
+  return {
+    path,
+    format: 'yolov5-pt',
+    bytes,
+    epoch: typeof ck.get('epoch') === 'number' ? (ck.get('epoch') as number) : null,
+    bestFitness: firstNumber(ck.get('best_fitness')),
+    precision: precisionOf(sd),
+    hasOptimizer: ck.get('optimizer') instanceof PyDict,
+    hasEma: ck.get('ema') instanceof PyObject,
+    nc: typeof model.attr('nc') === 'number' ? (model.attr('nc') as number) : names.length || null,
+    names,
+    tensors: sd.length,
+    parameters: countValues(sd),
+    date: typeof ck.get('date') === 'string' ? (ck.get('date') as string) : null,
+  };
+}
+
+/** A torch.save file: a yolov5 checkpoint when it holds a `model` object, else a bare state dict. */
+function inspectPt(path: string, bytes: number): WeightsInfo {
+  const ck = loadPt(path);
+  if (!(ck instanceof PyDict)) throw new Error(`${path}: not a checkpoint (top level is not a dict)`);
+  const model = ck.get('model');
+  if (model instanceof PyObject) return yolov5Info(path, bytes, ck, model);
+  return plainInfo(path, 'state-dict-pt', bytes, collectTensors(ck), null, []);
+}
+
+/** A tsyolo checkpoint: the model's tensors (prefix `model.`) and the metadata saved with them. */
+function tsyoloInfo(path: string, bytes: number, st: Safetensors, metaJson: string): WeightsInfo {
+  const meta = readCheckpointMeta(metaJson, path);
+  const model = [...st.tensors].filter(([k]) => k.startsWith('model.')).map(([, t]) => t);
+  return {
+    path,
+    format: 'tsyolo',
+    bytes,
+    epoch: meta.epoch,
+    bestFitness: meta.bestFitness,
+    precision: precisionOf(model),
+    hasOptimizer: [...st.tensors.keys()].some((k) => k.startsWith('optimizer.')),
+    hasEma: [...st.tensors.keys()].some((k) => k.startsWith('ema.')),
+    nc: meta.nc,
+    names: meta.names,
+    tensors: model.length,
+    parameters: countValues(model),
+    date: typeof meta.extra.date === 'string' ? meta.extra.date : null,
+  };
+}
+
+/** A safetensors file: tsyolo's own checkpoint, or plain weights with optional `names`/`nc` metadata. */
+function inspectSafetensors(path: string, bytes: number): WeightsInfo {
+  const st = loadSafetensors(path);
+  const tsy = st.metadata[TSYOLO_META_KEY];
+  if (tsy) return tsyoloInfo(path, bytes, st, tsy);
+  const names = namesList(st.metadata.names ? toPlain(JSON.parse(st.metadata.names)) : []);
+  const nc = st.metadata.nc ? Number(st.metadata.nc) : names.length || null;
+  return plainInfo(path, 'safetensors', bytes, [...st.tensors.values()], nc, names);
+}
+
+/** Describes a weights file (.pt or .safetensors) without building its model. */
 export function inspectWeights(path: string): WeightsInfo {
   const kind = weightsKind(path); // refuses what is neither a zip nor safetensors, saying what it is
   const bytes = statSync(path).size;
-  return tidy(() => {
-    if (kind === 'zip') {
-      const ck = loadPt(path);
-      if (!(ck instanceof PyDict)) throw new Error(`${path}: not a checkpoint (top level is not a dict)`);
-      const model = ck.get('model');
-      if (!(model instanceof PyObject)) {
-        const ts = collectTensors(ck);
-        return {
-          path,
-          format: 'state-dict-pt',
-          bytes,
-          epoch: null,
-          bestFitness: null,
-          precision: precisionOf(ts),
-          hasOptimizer: false,
-          hasEma: false,
-          nc: null,
-          names: [],
-          tensors: ts.length,
-          parameters: countValues(ts),
-          date: null,
-        };
-      }
-      const sd = [...stateDictFromModule(model).values()];
-      const namesRaw = toPlain(model.attr('names'));
-      const names = Array.isArray(namesRaw)
-        ? namesRaw.map(String)
-        : namesRaw && typeof namesRaw === 'object'
-          ? Object.values(namesRaw as Record<string, unknown>).map(String)
-          : [];
-      const info: WeightsInfo = {
-        path,
-        format: 'yolov5-pt',
-        bytes,
-        epoch: typeof ck.get('epoch') === 'number' ? (ck.get('epoch') as number) : null,
-        bestFitness: firstNumber(ck.get('best_fitness')),
-        precision: precisionOf(sd),
-        hasOptimizer: ck.get('optimizer') instanceof PyDict,
-        hasEma: ck.get('ema') instanceof PyObject,
-        nc: typeof model.attr('nc') === 'number' ? (model.attr('nc') as number) : names.length || null,
-        names,
-        tensors: sd.length,
-        parameters: countValues(sd),
-        date: typeof ck.get('date') === 'string' ? (ck.get('date') as string) : null,
-      };
-      return info;
-    }
-    const st = loadSafetensors(path);
-    const all = [...st.tensors.values()];
-    const tsy = st.metadata[TSYOLO_META_KEY];
-    if (tsy) {
-      const meta = readCheckpointMeta(tsy, path);
-      const model = [...st.tensors].filter(([k]) => k.startsWith('model.')).map(([, t]) => t);
-      return {
-        path,
-        format: 'tsyolo',
-        bytes,
-        epoch: meta.epoch,
-        bestFitness: meta.bestFitness,
-        precision: precisionOf(model),
-        hasOptimizer: [...st.tensors.keys()].some((k) => k.startsWith('optimizer.')),
-        hasEma: [...st.tensors.keys()].some((k) => k.startsWith('ema.')),
-        nc: meta.nc,
-        names: meta.names,
-        tensors: model.length,
-        parameters: countValues(model),
-        date: typeof meta.extra.date === 'string' ? meta.extra.date : null,
-      };
-    }
-    const names = st.metadata.names ? (toPlain(JSON.parse(st.metadata.names)) as unknown) : [];
-    const nameList = Array.isArray(names)
-      ? names.map(String)
-      : names && typeof names === 'object'
-        ? Object.values(names).map(String)
-        : [];
-    return {
-      path,
-      format: 'safetensors',
-      bytes,
-      epoch: null,
-      bestFitness: null,
-      precision: precisionOf(all),
-      hasOptimizer: false,
-      hasEma: false,
-      nc: st.metadata.nc ? Number(st.metadata.nc) : nameList.length || null,
-      names: nameList,
-      tensors: all.length,
-      parameters: countValues(all),
-      date: null,
-    };
-  });
+  return tidy(() => (kind === 'zip' ? inspectPt(path, bytes) : inspectSafetensors(path, bytes)));
 }

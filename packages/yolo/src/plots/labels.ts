@@ -8,26 +8,29 @@ export const MAX_SCATTER = 5000;
 /** Boxes drawn in the centred overlay. */
 export const MAX_OVERLAY = 2000;
 
-/**
- * labels: all rows [cls, x, y, w, h] (normalised xywh) concatenated; names: class names (the
- * histogram has one bar per name; without names, one per class index seen).
- */
-export async function plotLabels(labels: Float32Array, names: string[], outJpg: string): Promise<void> {
-  const n = Math.floor(labels.length / 5);
-  const col = (j: number, idx: number[]) => idx.map((i) => labels[i * 5 + j]);
+/** The figure's side in pixels: a 2 × 2 grid of panels. */
+const SIZE = 1000;
+
+/** Panel i of the 2 × 2 grid (row-major), inset by a small margin. */
+function cell(i: number): Box {
+  const half = SIZE / 2;
+  return { x: (i % 2) * half + 6, y: Math.floor(i / 2) * half + 6, w: half - 12, h: half - 12 };
+}
+
+/** Column j of the label rows listed in idx. */
+function column(labels: Float32Array, j: number, idx: number[]): number[] {
+  return idx.map((i) => labels[i * 5 + j]);
+}
+
+/** The number of classes: one per name, or (without names) up to the largest class index seen. */
+function classCount(labels: Float32Array, n: number, names: string[]): number {
   let nc = names.length;
   for (let i = 0; i < n && !names.length; i++) nc = Math.max(nc, Math.trunc(labels[i * 5]) + 1);
+  return nc;
+}
 
-  const S = 1000;
-  const half = S / 2;
-  const cell = (i: number): Box => ({
-    x: (i % 2) * half + 6,
-    y: Math.floor(i / 2) * half + 6,
-    w: half - 12,
-    h: half - 12,
-  });
-
-  // instances per class
+/** Panel 0: a bar per class with its number of instances, bars in the class colours. */
+function classHistogram(labels: Float32Array, n: number, nc: number, names: string[]): string {
   const counts = new Array<number>(nc).fill(0);
   for (let i = 0; i < n; i++) {
     const c = Math.trunc(labels[i * 5]);
@@ -51,8 +54,11 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
     (k, c) =>
       `<rect x="${num(hist.sx(c) - bw / 2)}" y="${num(hist.sy(k))}" width="${num(bw)}" height="${num(hist.sy(0) - hist.sy(k))}" fill="${classColor(c)}"/>`,
   );
+  return hist.wrap(bars.join(''));
+}
 
-  // the first boxes, all centred, on a 500 × 500 canvas
+/** Panel 1: the first MAX_OVERLAY boxes outlined about one common centre on a 500 × 500 canvas. */
+function centredBoxes(labels: Float32Array, n: number): string {
   const c1 = cell(1);
   const side = Math.min(c1.w, c1.h - 36);
   const o: Box = { x: c1.x + (c1.w - side) / 2, y: c1.y + 30, w: side, h: side };
@@ -65,15 +71,18 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
       `<rect x="${num(250 - w / 2)}" y="${num(250 - h / 2)}" width="${num(w)}" height="${num(h)}" stroke="${classColor(Math.trunc(labels[i * 5]))}"/>`,
     );
   }
-  const overlay =
+  return (
     text(o.x + side / 2, c1.y + 18, m < n ? `first ${m} boxes, centred` : 'boxes, centred', {
       size: 12.6,
       anchor: 'middle',
     }) +
     `<svg x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" viewBox="0 0 500 500"><g fill="none" stroke-width="1">${rects.join('')}</g></svg>` +
-    `<rect x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" fill="none" stroke="#000000"/>`;
+    `<rect x="${num(o.x)}" y="${num(o.y)}" width="${num(side)}" height="${num(side)}" fill="none" stroke="#000000"/>`
+  );
+}
 
-  // centres and sizes, subsampled with a fixed stride
+/** Panels 2 and 3: box centres (x, y) and sizes (w, h), every stride-th label when there are many. */
+function scatterPanels(labels: Float32Array, n: number): [string, string] {
   const stride = Math.max(1, Math.ceil(n / MAX_SCATTER));
   const idx: number[] = [];
   for (let i = 0; i < n; i += stride) idx.push(i);
@@ -87,11 +96,17 @@ export async function plotLabels(labels: Float32Array, names: string[], outJpg: 
     title: `box sizes${sub}`,
     grid: true,
   });
-  const body = [
-    hist.wrap(bars.join('')),
-    overlay,
-    xy.wrap(dots(xy, col(1, idx), col(2, idx), 2, '#1f77b4', 0.25)),
-    wh.wrap(dots(wh, col(3, idx), col(4, idx), 2, '#1f77b4', 0.25)),
-  ];
-  await saveSvg(svgDoc(S, S, body.join('')), outJpg);
+  const col = (j: number) => column(labels, j, idx);
+  return [xy.wrap(dots(xy, col(1), col(2), 2, '#1f77b4', 0.25)), wh.wrap(dots(wh, col(3), col(4), 2, '#1f77b4', 0.25))];
+}
+
+/**
+ * labels: all rows [cls, x, y, w, h] (normalised xywh) concatenated; names: class names (the
+ * histogram has one bar per name; without names, one per class index seen).
+ */
+export async function plotLabels(labels: Float32Array, names: string[], outJpg: string): Promise<void> {
+  const n = Math.floor(labels.length / 5);
+  const nc = classCount(labels, n, names);
+  const body = [classHistogram(labels, n, nc, names), centredBoxes(labels, n), ...scatterPanels(labels, n)];
+  await saveSvg(svgDoc(SIZE, SIZE, body.join('')), outJpg);
 }
