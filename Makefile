@@ -10,7 +10,7 @@ TESTS = $(wildcard packages/*/dist/test/*.test.js)
 # file, when it does not (fixtures/README.md).
 export TSYOLO_FULL_FIXTURES ?= $(abspath $(wildcard ../shared/fixtures/yolov5n))
 
-.PHONY: all deps test-deps build addon ts fixtures deps-check lint format test test-trixie test-trixie-cuda demo bench clean
+.PHONY: all deps test-deps build addon ts fixtures deps-check lint format test test-trixie test-trixie-cuda print-full-fixtures demo bench clean
 
 all: build
 
@@ -58,6 +58,9 @@ test-trixie:
 
 test-trixie-cuda:
 	scripts/test-trixie.sh cuda
+
+print-full-fixtures:
+	@echo $(TSYOLO_FULL_FIXTURES)
 
 demo: build
 	scripts/demo.sh

@@ -124,20 +124,21 @@ fi
 echo "== syncing the working tree into $root/work/tsyolo"
 mkdir -p "$root/work/tsyolo"
 rsync -a --delete --exclude=/.git --exclude=/.trixie --filter=':- .gitignore' "$repo/" "$root/work/tsyolo/"
-# the full fixture set the Makefile looks for in ../shared/fixtures, where this machine has it
-if [ -d "$repo/../shared/fixtures" ]; then
-  mkdir -p "$root/work/shared"
-  rsync -a --delete "$repo/../shared/fixtures" "$root/work/shared/"
+# the optional full fixture set (fixtures/README.md): TSYOLO_FULL_FIXTURES, as the Makefile sets it
+full=${TSYOLO_FULL_FIXTURES:-$(make -s -C "$repo" print-full-fixtures)}
+if [ -n "$full" ] && [ -d "$full" ]; then
+  mkdir -p "$root/work/full-fixtures"
+  rsync -a --delete "$full/" "$root/work/full-fixtures/yolov5n/"
 fi
 
-cd_repo='cd /work/tsyolo && echo "node $(node --version), $(g++ --version | head -1)"'
+cd_repo='cd /work/tsyolo && echo "node $(node --version), $(g++ --version | head -1)" &&
+  if [ -d /work/full-fixtures/yolov5n ]; then export TSYOLO_FULL_FIXTURES=/work/full-fixtures/yolov5n; fi'
 case $flavour in
   cpu)
     in_chroot "$cd_repo && make test"
     ;;
   cuda)
     in_chroot "$cd_repo && make fixtures && node scripts/check-cuda-build.mjs &&
-      if [ -d ../shared/fixtures/yolov5n ]; then export TSYOLO_FULL_FIXTURES=/work/shared/fixtures/yolov5n; fi &&
       node --test --test-concurrency=1 packages/torch/dist/test/*.test.js"
     ;;
 esac
