@@ -1,9 +1,9 @@
 // One training/validation sample as yolov5's dataset builds it: mosaic (+ mixup) or a
 // letterboxed single image, random perspective, HSV and flips, all drawn from
 // sampleRng(seed, epoch, index). Runs inside loader workers: no libtorch here.
-import sharp from 'sharp';
 import { letterbox, resizeImage } from '../portable/resize.js';
 import { randomFlip } from './augment/flip.js';
+import { decodeRgb } from './decode.js';
 import { augmentHsv } from './augment/hsv.js';
 import { xywhn2xyxyRows, xyxy2xywhnRows } from './augment/labels.js';
 import { mixup } from './augment/mixup.js';
@@ -56,25 +56,14 @@ export async function loadImage(spec: DatasetSpec, i: number): Promise<Loaded> {
   const hit = ram.get(i);
   if (hit) return hit;
   const path = spec.files[i];
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let decoded: RawImage;
   try {
-    // ignoreIcc: pixels as stored (as cv2 reads them), so training and detection see the same values
-    decoded = await sharp(path, { failOn: 'error', ignoreIcc: true })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    decoded = await decodeRgb(path);
   } catch (e) {
     throw new Error(`${path}: cannot decode image: ${(e as Error).message}`);
   }
-  const { width: w0, height: h0, channels } = decoded.info;
-  let img: RawImage = {
-    data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength),
-    width: w0,
-    height: h0,
-  };
-  if (channels !== 3) img = toRgb(img, channels);
+  let img = decoded;
+  const { width: w0, height: h0 } = img;
   const r = spec.imgsz / Math.max(h0, w0);
   if (r !== 1) {
     const interp = spec.augment || r > 1 ? 'linear' : 'area';
@@ -83,18 +72,6 @@ export async function loadImage(spec: DatasetSpec, i: number): Promise<Loaded> {
   const out = { img, hw0: [h0, w0] as [number, number] };
   if (spec.cache === 'ram') ram.set(i, out);
   return out;
-}
-
-function toRgb(img: RawImage, channels: number): RawImage {
-  const n = img.width * img.height;
-  const out = new Uint8Array(n * 3);
-  for (let p = 0; p < n; p++) {
-    const g = img.data[p * channels];
-    out[p * 3] = g;
-    out[p * 3 + 1] = channels > 1 ? img.data[p * channels + 1] : g;
-    out[p * 3 + 2] = channels > 2 ? img.data[p * channels + 2] : g;
-  }
-  return { data: out, width: img.width, height: img.height };
 }
 
 class NeedImages extends Error {

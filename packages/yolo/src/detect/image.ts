@@ -4,24 +4,13 @@
 // otherwise apply, the decode is then bit-identical to libjpeg-turbo's, i.e. to yolov5's).
 
 import { fromTypedArray, type Tensor, tidy } from '@tsyolo/torch';
-import sharp from 'sharp';
+import { decodeRgb } from '../data/decode.js';
 import type { RawImage } from '../data/types.js';
 import { letterbox } from '../portable/resize.js';
 
 export async function readImage(source: string | Buffer): Promise<RawImage> {
   try {
-    const { data, info } = await sharp(source, { failOn: 'error', ignoreIcc: true })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-    return {
-      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width: info.width,
-      height: info.height,
-    };
+    return await decodeRgb(source);
   } catch (e) {
     throw new Error(
       `${typeof source === 'string' ? source : '<buffer>'}: cannot decode image: ${(e as Error).message}`,

@@ -4,6 +4,8 @@
 // (detect/image.ts readImage: EXIF rotation, alpha dropped, sRGB, ICC profile ignored, truncated files
 // refused) and src/portable letterboxes to CHW float32. No libtorch here: this runs in worker threads.
 import sharp from 'sharp';
+import { decodeRgb } from '../data/decode.js';
+import type { RawImage } from '../data/types.js';
 import { letterboxInput } from '../portable/letterbox.js';
 import { HttpError } from './errors.js';
 
@@ -52,20 +54,16 @@ async function probe(bytes: Uint8Array, maxPixels: number): Promise<void> {
 export async function decodeInput(bytes: Uint8Array, spec: InputSpec): Promise<DecodedInput> {
   const t0 = performance.now();
   await probe(bytes, spec.maxPixels);
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let img: RawImage;
   try {
-    raw = await sharp(bytes, { failOn: 'error', ignoreIcc: true, limitInputPixels: spec.maxPixels })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    img = await decodeRgb(bytes, { maxPixels: spec.maxPixels });
   } catch (e) {
-    throw new HttpError(400, `cannot decode the image (truncated or corrupt): ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    if (msg.startsWith('expected 3 channels'))
+      throw new HttpError(400, `expected 3 colour channels after decoding, got ${msg.split(' ').pop()}`);
+    throw new HttpError(400, `cannot decode the image (truncated or corrupt): ${msg}`);
   }
-  const { width, height, channels } = raw.info;
-  if (channels !== 3) throw new HttpError(400, `expected 3 colour channels after decoding, got ${channels}`);
-  const img = { data: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), width, height };
+  const { width, height } = img;
   const lb = letterboxInput(img, spec.size, { auto: spec.auto, stride: spec.stride });
   return { data: lb.data, shape: lb.shape, width, height, ms: performance.now() - t0 };
 }
