@@ -40,9 +40,9 @@ export function memoryChild(steps: number): void {
 
 export function benchMemory(steps: number): void {
   const policies: [string, string][] = [
-    ['default (mmap 32 MiB fixed, trim 128 MiB)', ''],
+    ['default (mmap 256 MiB fixed, trim 512 MiB)', ''],
     ['glibc dynamic (no mallopt)', 'none'],
-    ['mmap 1 MiB fixed', 'mmap=1048576'],
+    ['mmap 32 MiB fixed, trim 128 MiB', 'mmap=33554432,trim=134217728'],
   ];
   for (const [name, spec] of policies) {
     const env = { ...process.env };

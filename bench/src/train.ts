@@ -12,6 +12,7 @@ import {
 } from '@tsyolo/torch';
 import { buildModel, ComputeLoss, loadHyp, ModelEMA, smartOptimizer } from 'tsyolo';
 import { median, report } from './measure.js';
+import { loadedBlas, PyServer } from './pytorch.js';
 
 /** Six fixed boxes per image, [image, class, x, y, w, h]. */
 function targets(bs: number): Tensor {
@@ -21,35 +22,66 @@ function targets(bs: number): Tensor {
   return fromTypedArray(Float32Array.from(rows), [bs * 6, 6]);
 }
 
-export function benchTrainStep(threads: number[], names = ['yolov5n', 'yolov5s'], sizes = [320, 640], bs = 16): void {
+type Step = () => void;
+
+/** One full training step of a fresh model, as yolov5's train loop does it. */
+function makeStep(name: string, size: number, bs: number): { step: Step; dispose: () => void } {
   const hyp = loadHyp('hyp.scratch-low.yaml') as unknown as Record<string, number>;
+  manualSeed(0);
+  const model = buildModel(name);
+  model.hyp = { ...hyp, box: hyp.box, cls: hyp.cls, obj: hyp.obj * (size / 640) ** 2 };
+  const opt = smartOptimizer(model, 'SGD', 0.01, 0.937, 0.0005);
+  const ema = new ModelEMA(model);
+  const loss = new ComputeLoss(model);
+  const x = rand([bs, 3, size, size]);
+  const t = targets(bs);
+  const step = () =>
+    tidy(() => {
+      const pred = model.forward(x) as Tensor[];
+      const { loss: l } = loss.call(pred, t);
+      l.backward();
+      clipGradNorm_(model.parameters(), 10);
+      opt.step();
+      opt.zeroGrad();
+      ema.update(model);
+    });
+  const dispose = () => {
+    for (const d of [x, t, ema, opt, model]) d.dispose();
+  };
+  return { step, dispose };
+}
+
+/** Median ms of `steps` steps, the first dropped. */
+function timeSteps(step: Step, steps: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    if (i >= 1) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/**
+ * Step time per model, size and thread count: rounds of 5 steps (first dropped, median), taking turns
+ * with bench/py/train_step.py (the same step in PyTorch) when Debian's python3-torch is installed.
+ */
+export async function benchTrainStep(threads: number[], names: string[], sizes: number[], bs = 16): Promise<void> {
+  const rounds = Number(process.env.BENCH_ROUNDS) || 3;
   for (const name of names) {
     for (const size of sizes) {
-      manualSeed(0);
-      const model = buildModel(name);
-      model.hyp = { ...hyp, box: hyp.box, cls: hyp.cls, obj: hyp.obj * (size / 640) ** 2 };
-      const opt = smartOptimizer(model, 'SGD', 0.01, 0.937, 0.0005);
-      const ema = new ModelEMA(model);
-      const loss = new ComputeLoss(model);
-      const x = rand([bs, 3, size, size]);
-      const t = targets(bs);
+      const { step, dispose } = makeStep(name, size, bs);
+      const py = await PyServer.start('train_step.py', ['--model', name, '--imgsz', `${size}`, '--batch', `${bs}`]);
       for (const n of threads) {
-        setNumThreads(n);
-        const times: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          const t0 = performance.now();
-          tidy(() => {
-            const pred = model.forward(x) as Tensor[];
-            const { loss: l } = loss.call(pred, t);
-            l.backward();
-            clipGradNorm_(model.parameters(), 10);
-            opt.step();
-            opt.zeroGrad();
-            ema.update(model);
-          });
-          if (i >= 1) times.push(performance.now() - t0);
+        const ours: number[] = [];
+        const theirs: number[] = [];
+        for (let r = 0; r < rounds; r++) {
+          setNumThreads(n);
+          ours.push(timeSteps(step, 5));
+          if (py) theirs.push(Number((await py.request(`${n} 5`)).value));
         }
-        const ms = median(times);
+        const ms = median(ours);
+        const ref = py ? { pytorch_ms: median(theirs), ratio: +(ms / median(theirs)).toFixed(3) } : {};
         report({
           bench: 'train_step',
           model: name,
@@ -59,13 +91,13 @@ export function benchTrainStep(threads: number[], names = ['yolov5n', 'yolov5s']
           unit: 'ms/step',
           value: +ms.toFixed(1),
           images_per_s: +((bs * 1000) / ms).toFixed(2),
+          ...ref,
+          rounds,
+          blas: loadedBlas(),
         });
       }
-      x.dispose();
-      t.dispose();
-      ema.dispose();
-      opt.dispose();
-      model.dispose();
+      py?.close();
+      dispose();
     }
   }
 }

@@ -7,6 +7,7 @@ export type { DType } from './dtype.js';
 export { elementSize, isFloating } from './dtype.js';
 export { applyFunction, type CustomFunction, FunctionContext, pendingFunctions } from './function.js';
 export * as F from './functional.js';
+export { foreachAdd, foreachAdd_, foreachMul_, foreachNorm } from './foreach.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { encodeNpy, loadNpy, parseNpy, saveNpy } from './io/npy.js';
 export { NdArray, NpDtype } from './io/numpy-pickle.js';
@@ -34,6 +35,7 @@ export {
   manualSeed,
   setNumThreads,
   setRngState,
+  trimMemory,
 } from './runtime.js';
 export { keep, Scope, scopeDepth, tidy, unkeep } from './scope.js';
 export { type IndexSpec, Tensor, type TypedArrayOf } from './tensor.js';

@@ -84,6 +84,10 @@ export interface Native {
   isHandle(v: unknown): v is Handle;
   sameStorage(a: Handle, b: Handle): boolean;
   dataPtr(h: Handle): number;
+  /** Whether new tensors are reported to V8 as external memory (scope.ts turns it off inside scopes). */
+  setExternalReporting(on: boolean): void;
+  /** Reports a tensor that outlives every scope to V8 (no-op when already reported). */
+  reportExternal(h: Handle): void;
   lookupOp(name: string, overload?: string): number;
   opSchema(id: number): OpSchema;
   call(id: number, ...args: unknown[]): NativeValue;
@@ -142,9 +146,11 @@ function load(): Native {
 
 export const native: Native = load();
 
-// Measured (bench memory): with handles in the slab pool, glibc's own dynamic policy is both
-// flat and the fastest; fixed thresholds cost page faults (1 MiB: 2x slower) or hold freed heap.
-const DEFAULT_MALLOC = '';
+// Measured (bench memory, engine-ab): glibc's dynamic mmap threshold keeps unmapping and faulting in
+// the large blocks of a training step (perf: a quarter of conv2d's time in page faults, 2.4x PyTorch's
+// time). Blocks below 256 MiB come from the heap and up to 512 MiB of freed heap is kept for reuse:
+// conv2d and the tiny op at PyTorch's speed or better, for ~10 % more RSS in a training loop.
+const DEFAULT_MALLOC = 'mmap=268435456,trim=536870912';
 
 /** Threads libtorch uses for intra-op parallelism: TSYOLO_NUM_THREADS, else every core. */
 export function defaultThreads(): number {

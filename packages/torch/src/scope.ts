@@ -2,12 +2,18 @@
 // open belongs to it and is disposed when the scope closes, except what the scope
 // returns or what is explicitly kept. Node runs N-API finalizers lazily, so a
 // synchronous training loop must not rely on GC to free tensor memory.
+// While a scope is open, new tensors are not reported to V8 as external memory (the
+// scope frees them; reports would only start GCs that free nothing); what outlives
+// every scope, or is kept, is reported then, so the GC still sees unscoped memory.
+import { native } from './native.js';
 
 /** Anything that owns native memory and can be freed now. */
 export interface Disposable {
   dispose(): void;
   /** Set by keep(): survives every scope until disposed by hand. */
   _kept: boolean;
+  /** Called when it outlives every scope (or is kept): from now on only the GC or dispose() frees it. */
+  _escape?(): void;
 }
 
 const stack: Disposable[][] = [];
@@ -23,6 +29,7 @@ export function track<T extends Disposable>(t: T): T {
 export function keep<T>(value: T): T {
   visit(value, (d) => {
     d._kept = true;
+    d._escape?.();
   });
   return value;
 }
@@ -54,6 +61,7 @@ function visit(value: unknown, fn: (d: Disposable) => void, depth = 0): void {
 
 function open(): Disposable[] {
   const s: Disposable[] = [];
+  if (stack.length === 0) native.setExternalReporting(false);
   stack.push(s);
   current = s;
   return s;
@@ -65,6 +73,7 @@ function close(s: Disposable[], result: unknown): void {
   // Closing an outer scope also closes any inner one left open (e.g. by an exception).
   const closing = stack.splice(i);
   current = stack.length ? stack[stack.length - 1] : null;
+  if (current === null) native.setExternalReporting(true);
   const survivors = new Set<Disposable>();
   visit(result, (d) => survivors.add(d));
   for (const sc of closing) {
@@ -72,6 +81,7 @@ function close(s: Disposable[], result: unknown): void {
       if (t._kept) continue;
       if (survivors.has(t)) {
         if (current !== null) current.push(t);
+        else t._escape?.();
       } else {
         t.dispose();
       }

@@ -171,6 +171,10 @@ export class Tensor implements Disposable {
     this._h = h;
     track(this);
   }
+  /** @internal outlives every scope: report its memory to V8 so the GC sees it */
+  _escape(): void {
+    native.reportExternal(this._h);
+  }
 
   // ---- metadata ----
   get shape(): readonly number[] {

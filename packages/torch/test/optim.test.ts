@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clipGradNorm_, optim, type Tensor, tensor, tidy } from '../src/index.js';
+import { clipGradNorm_, manualSeed, optim, randn, type Tensor, tensor, tidy } from '../src/index.js';
 import { native } from '../src/native.js';
 
 const TOL = 1e-12;
@@ -508,4 +508,28 @@ test('200 steps in a tidy loop leave no extra live tensors; dispose and load fre
     p.grad = null;
     p.dispose();
   }
+});
+
+test('SGD: the multi-tensor group update is bit-identical to the per-parameter update', () => {
+  class PerParameter extends optim.SGD {
+    protected override updateGroup(): boolean {
+      return false;
+    }
+  }
+  manualSeed(3);
+  const init = [randn([16, 3, 3, 3]), randn([16]), randn([8, 16])];
+  const a = init.map((t) => t.clone().requiresGrad_());
+  const b = init.map((t) => t.clone().requiresGrad_());
+  const hyper = { lr: 0.01, momentum: 0.937, nesterov: true, weight_decay: 5e-4 };
+  const fast = new optim.SGD(a, hyper);
+  const slow = new PerParameter(b, hyper);
+  for (let step = 0; step < 4; step++) {
+    const grads = init.map((t) => randn(t.shape));
+    a.forEach((p, i) => (p.grad = grads[i].clone()));
+    b.forEach((p, i) => (p.grad = grads[i].clone()));
+    fast.step();
+    slow.step();
+  }
+  a.forEach((p, i) => assert.deepEqual(p.toTypedArray(), b[i].toTypedArray(), `parameter ${i}`));
+  assert.notDeepEqual(a[0].toTypedArray(), init[0].toTypedArray(), 'the parameters moved');
 });

@@ -2,6 +2,7 @@
 
 import { noGrad } from '../autograd.js';
 import { stack } from '../creation.js';
+import { foreachMul_, foreachNorm } from '../foreach.js';
 import { tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
 
@@ -21,13 +22,14 @@ export function clipGradNorm_(
     tidy(() => {
       const grads = list.map((p) => p.grad).filter((g): g is Tensor => g !== null);
       if (grads.length === 0) return 0;
-      const total = stack(grads.map((g) => g.norm(normType))).norm(normType);
+      const total = stack(foreachNorm(grads, normType)).norm(normType);
       const value = total.item();
       if (errorIfNonfinite && !Number.isFinite(value)) {
         throw new Error(`the total norm of order ${normType} for gradients is non-finite, so it cannot be clipped`);
       }
       const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
-      if (coef.item() < 1) for (const g of grads) g.mul_(coef);
+      const c = coef.item();
+      if (c < 1) foreachMul_(grads, c);
       return value;
     }),
   );

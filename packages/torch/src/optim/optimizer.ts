@@ -107,6 +107,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     noGrad(() =>
       tidy(() => {
         for (const group of this.paramGroups) {
+          if (this.updateGroup(group)) continue;
           for (const p of group.params) {
             const grad = p.grad;
             if (grad === null) continue;
@@ -118,6 +119,14 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       }),
     );
     return loss;
+  }
+
+  /**
+   * Updates a whole group at once (multi-tensor ops) and returns true, or returns false to have
+   * update() called per parameter. Runs inside noGrad and tidy.
+   */
+  protected updateGroup(_group: G): boolean {
+    return false;
   }
 
   /**

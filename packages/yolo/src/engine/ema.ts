@@ -1,6 +1,6 @@
 // Exponential moving average of the model's weights (yolov5's ModelEMA): decay ramps up as
 // d = decay·(1 − exp(−updates/tau)), applied to every floating parameter and buffer.
-import { getRngState, noGrad, setRngState, tidy } from '@tsyolo/torch';
+import { foreachAdd_, foreachMul_, getRngState, noGrad, setRngState, type Tensor, tidy } from '@tsyolo/torch';
 import { DetectionModel } from '../models/model.js';
 
 /** A copy of the model with the same weights (drawing no random numbers). */
@@ -41,9 +41,17 @@ export class ModelEMA {
     const msd = model.stateDict();
     tidy(() =>
       noGrad(() => {
+        // one multi-tensor call per dtype instead of two ops per entry (bit-identical)
+        const byDtype = new Map<string, [Tensor[], Tensor[]]>();
         for (const [k, v] of this.ema.stateDict()) {
           if (v.dtype !== 'float32' && v.dtype !== 'float64' && v.dtype !== 'float16') continue;
-          v.mul_(d).add_(msd.get(k)!.detach(), 1 - d);
+          const lists = byDtype.get(v.dtype) ?? byDtype.set(v.dtype, [[], []]).get(v.dtype)!;
+          lists[0].push(v);
+          lists[1].push(msd.get(k)!.detach());
+        }
+        for (const [ema, cur] of byDtype.values()) {
+          foreachMul_(ema, d);
+          foreachAdd_(ema, cur, 1 - d);
         }
       }),
     );

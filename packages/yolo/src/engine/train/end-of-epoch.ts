@@ -1,5 +1,6 @@
 // The end of an epoch (yolov5's code after the batch loop): LR schedule step, validation of the
 // EMA, fitness and early stopping, results.csv and TensorBoard, checkpoints.
+import { trimMemory } from '@tsyolo/torch';
 import { fitness } from '../../metrics/ap.js';
 import { appendResults, RESULT_KEYS } from '../results.js';
 import type { SummaryWriter } from '../tensorboard.js';
@@ -18,6 +19,7 @@ export async function endEpoch(run: Run, loop: Loop, epoch: number, meanLoss: nu
   const lrs = run.optimizer.paramGroups.map((g) => g.lr);
   run.scheduler.step();
   run.ema.updateAttr(run.model);
+  trimMemory(); // the epoch's freed heap goes back to the OS before validation
   const finalEpoch = epoch + 1 === opts.epochs || stopper.possibleStop;
   if (loop.valLoader && (!opts.noval || finalEpoch)) {
     progress.lastVal = await validate(run.ema.ema, loop.valLoader, {
