@@ -94,6 +94,8 @@ test('tsyolo train writes yolov5 outputs and a JSON summary; final weights are s
   assert.equal(st.tensors.get('model.model.0.conv.weight')!.dtype, 'float16');
   assert.ok(![...st.tensors.keys()].some((k) => k.startsWith('optimizer.')));
   for (const t of st.tensors.values()) t.dispose();
+  const share = r.loaderWaitShare as number;
+  assert.ok(share > 0 && share < 1, `loaderWaitShare ${share}: the first batch is always waited for`);
 });
 
 test('exact resume: N epochs straight equal N/2 + SIGKILL + --resume (bit-identical weights)', async () => {

@@ -56,6 +56,9 @@ export interface TrainProgress {
   lastEpoch: number;
   /** images this process has trained on */
   imagesSeen: number;
+  /** milliseconds the batch loops waited for the loader, and their whole time */
+  loaderWaitMs: number;
+  batchLoopMs: number;
   stoppedBy: StopReason;
   /** performance.now() when the first epoch started */
   loopStartedAt: number;

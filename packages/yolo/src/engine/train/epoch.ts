@@ -33,7 +33,10 @@ export async function trainEpoch(run: Run, loop: Loop, epoch: number): Promise<E
   let diverged = false;
   let interrupted = false;
   let batchIndex = 0;
+  const loopStart = performance.now();
+  let waitStart = loopStart;
   for await (const batch of loop.trainLoader.epoch(epoch)) {
+    run.progress.loaderWaitMs += performance.now() - waitStart;
     const step = trainStep(ctx, batch, batchIndex);
     if (step.anyRankSignalled) interrupted = true;
     if (role.isMain && !opts.noplots && epoch === run.startEpoch && batchIndex < 3)
@@ -52,7 +55,9 @@ export async function trainEpoch(run: Run, loop: Loop, epoch: number): Promise<E
     batchIndex++;
     if (!role.ddp && loop.signals.requested) interrupted = true;
     if (interrupted) break;
+    waitStart = performance.now();
   }
+  run.progress.batchLoopMs += performance.now() - loopStart;
   bar.done();
   return { meanLoss, stoppedBy: interrupted ? 'signal' : diverged ? 'nan' : null };
 }

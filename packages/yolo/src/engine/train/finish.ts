@@ -51,6 +51,7 @@ export async function finish(run: Run, startedAt: number): Promise<TrainResult> 
     },
     stoppedBy: progress.stoppedBy,
     seconds,
+    loaderWaitShare: progress.batchLoopMs > 0 ? +(progress.loaderWaitMs / progress.batchLoopMs).toFixed(4) : 0,
     imagesPerSecond: (progress.imagesSeen * run.role.worldSize) / ((performance.now() - progress.loopStartedAt) / 1000),
   };
 }

@@ -111,4 +111,6 @@ export interface TrainResult {
   stoppedBy: StopReason;
   seconds: number;
   imagesPerSecond: number;
+  /** the share of the batch loops' time spent waiting for the loader (0: it always had a batch ready) */
+  loaderWaitShare: number;
 }

@@ -94,6 +94,8 @@ function freshProgress(accumulate: number, nc: number): TrainProgress {
     lastMeanLoss: [0, 0, 0],
     lastEpoch: -1,
     imagesSeen: 0,
+    loaderWaitMs: 0,
+    batchLoopMs: 0,
     stoppedBy: 'completed',
     loopStartedAt: 0,
   };
