@@ -6,8 +6,8 @@
 
 namespace tsy {
 
-// A tensor handle is a napi External holding a Holder, type-tagged so that
-// foreign objects are refused. dispose() frees the tensor at once; the small
+// A tensor handle is a napi External holding a Holder from the addon's own pool, so
+// that foreign objects are refused. dispose() frees the tensor at once; the small
 // Holder itself is freed by a finalizer that runs inside GC.
 struct Holder {
   at::Tensor t;
@@ -18,6 +18,8 @@ napi_value wrap(napi_env env, at::Tensor t);
 Holder* holder(napi_env env, napi_value v, const char* what = "tensor");
 const at::Tensor& unwrap(napi_env env, napi_value v, const char* what = "tensor");
 bool isHandle(napi_env env, napi_value v);
+// The Holder behind a handle, or nullptr for anything that is not one of ours.
+Holder* tryHolder(napi_env env, napi_value v);
 
 // The addon relies on C++ exceptions (binding.gyp): Napi::Error is thrown as one, and
 // node-addon-api's own wrappers turn every exception, not only Napi::Error, into a JS error.

@@ -35,6 +35,14 @@ static napi_valuetype typeOf(napi_env env, napi_value v) {
                                       a.real_type()->str() + ")");
 }
 
+// The tensor behind a handle argument: one lookup, a clear error for anything else.
+static const at::Tensor& tensorOf(napi_env env, napi_value v, const Op& op, const c10::Argument& a, const char* want) {
+  Holder* h = tryHolder(env, v);
+  if (!h) badArg(env, op, a, want);
+  if (!h->t.defined()) throw Napi::Error::New(env, op.label + ": tensor was disposed");
+  return h->t;
+}
+
 static double num(napi_env env, napi_value v) {
   double d;
   napi_get_value_double(env, v, &d);
@@ -141,8 +149,7 @@ static c10::IValue convertList(napi_env env, napi_value v, const c10::ListTypePt
     case c10::TypeKind::TensorType: {
       c10::List<at::Tensor> out;
       eachElement(env, v, [&](napi_value e, uint32_t, uint32_t) {
-        if (!isHandle(env, e)) badArg(env, op, a, "an array of Tensors");
-        out.push_back(unwrap(env, e, op.label.c_str()));
+        out.push_back(tensorOf(env, e, op, a, "an array of Tensors"));
       });
       return out;
     }
@@ -153,7 +160,7 @@ static c10::IValue convertList(napi_env env, napi_value v, const c10::ListTypePt
         if (t == napi_null || t == napi_undefined)
           out.push_back(c10::nullopt);
         else
-          out.push_back(unwrap(env, e, op.label.c_str()));
+          out.push_back(tensorOf(env, e, op, a, "an array of Tensors or nulls"));
       });
       return out;
     }
@@ -178,8 +185,7 @@ static c10::IValue convertList(napi_env env, napi_value v, const c10::ListTypePt
 static c10::IValue convert(napi_env env, napi_value v, const c10::TypePtr& type, const Op& op, const c10::Argument& a) {
   switch (type->kind()) {
     case c10::TypeKind::TensorType:
-      if (!isHandle(env, v)) badArg(env, op, a, "a Tensor");
-      return unwrap(env, v, op.label.c_str());
+      return tensorOf(env, v, op, a, "a Tensor");
     case c10::TypeKind::OptionalType: {
       auto t = typeOf(env, v);
       if (t == napi_null || t == napi_undefined) return c10::IValue();
@@ -393,12 +399,16 @@ static napi_value Binary(napi_env env, napi_callback_info cbinfo) {
     int32_t kind = -1;
     napi_get_value_int32(env, argv[0], &kind);
     if (kind < 0 || kind > 3) throw Napi::Error::New(env, "binary: bad kind");
-    for (int i = 1; i < 3; i++)
-      if (typeOf(env, argv[i]) != napi_number && !isHandle(env, argv[i]))
-        throw Napi::TypeError::New(env, std::string(names[kind]) + ": argument '" + (i == 1 ? "self" : "other") +
-                                            "' expects a Tensor (schema type Tensor)");
-    const at::Tensor& a = unwrap(env, argv[1], names[kind]);
-    bool scalar = typeOf(env, argv[2]) == napi_number;
+    // self is a handle; other a handle or a number
+    Holder* ha = tryHolder(env, argv[1]);
+    Holder* hb = tryHolder(env, argv[2]);
+    bool scalar = !hb && typeOf(env, argv[2]) == napi_number;
+    if (!ha || (!hb && !scalar))
+      throw Napi::TypeError::New(env, std::string(names[kind]) + ": argument '" + (!ha ? "self" : "other") +
+                                          "' expects a Tensor (schema type Tensor)");
+    if (!ha->t.defined() || (hb && !hb->t.defined()))
+      throw Napi::Error::New(env, std::string(names[kind]) + ": tensor was disposed");
+    const at::Tensor& a = ha->t;
     double alpha = 1;
     if (argc > 3 && typeOf(env, argv[3]) == napi_number) napi_get_value_double(env, argv[3], &alpha);
     at::Tensor r = guarded(env, names[kind], [&]() -> at::Tensor {
@@ -413,7 +423,7 @@ static napi_value Binary(napi_env env, napi_callback_info cbinfo) {
           default: return at::div(a, s);
         }
       }
-      const at::Tensor& b = unwrap(env, argv[2], names[kind]);
+      const at::Tensor& b = hb->t;
       switch (kind) {
         case 0: return alpha == 1 ? at::add(a, b) : at::add(a, b, alpha);
         case 1: return alpha == 1 ? at::sub(a, b) : at::sub(a, b, alpha);

@@ -1,24 +1,29 @@
-// The tensor handle: creation, type-tag checks, TypedArray conversion, metadata.
+// The tensor handle: creation, validation, TypedArray conversion, metadata.
 #include "common.h"
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <new>
+#include <vector>
 #include <sys/mman.h>
 
 namespace tsy {
 
-static const napi_type_tag kTensorTag = {0x7a5f3c1e9b2d4f60ULL, 0x1c8e4a7d3b6f2e95ULL};
-
 // Holders come from a per-thread slab pool (mmap'd, outside malloc's heap): millions
 // of short-lived 16-byte wrappers would otherwise land in the holes of freed tensor
-// blocks and keep glibc's heap from ever shrinking.
+// blocks and keep glibc's heap from ever shrinking. Slabs are aligned to their size, so
+// "is this External one of our handles?" is a lookup of the pointer's slab: cheaper than a
+// type tag, which adds a private property to every handle and reads it back on every use.
 namespace {
 union Slot {
   Slot* next;
   alignas(Holder) unsigned char storage[sizeof(Holder)];
 };
+constexpr uintptr_t kSlab = 1 << 16;
 struct HolderPool {
   Slot* free = nullptr;
+  std::vector<uintptr_t> slabs;  // sorted bases
+  uintptr_t lastSlab = 0;
   Holder* make(at::Tensor&& t, int64_t bytes) {
     if (!free) grow();
     Slot* s = free;
@@ -31,11 +36,26 @@ struct HolderPool {
     s->next = free;
     free = s;
   }
+  bool owns(const void* p) {
+    auto a = reinterpret_cast<uintptr_t>(p);
+    uintptr_t base = a & ~(kSlab - 1);
+    if ((a - base) % sizeof(Slot) != 0 || base == 0) return false;
+    if (base == lastSlab) return true;
+    if (!std::binary_search(slabs.begin(), slabs.end(), base)) return false;
+    lastSlab = base;
+    return true;
+  }
   void grow() {
-    constexpr size_t kSlab = 1 << 16;
-    void* mem = mmap(nullptr, kSlab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // map twice the size and keep the aligned slab
+    void* mem = mmap(nullptr, 2 * kSlab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) throw std::bad_alloc();
-    Slot* slots = static_cast<Slot*>(mem);
+    auto raw = reinterpret_cast<uintptr_t>(mem);
+    uintptr_t base = (raw + kSlab - 1) & ~(kSlab - 1);
+    if (base > raw) munmap(mem, base - raw);
+    uintptr_t end = raw + 2 * kSlab;
+    if (end > base + kSlab) munmap(reinterpret_cast<void*>(base + kSlab), end - base - kSlab);
+    slabs.insert(std::upper_bound(slabs.begin(), slabs.end(), base), base);
+    Slot* slots = reinterpret_cast<Slot*>(base);
     size_t n = kSlab / sizeof(Slot);
     for (size_t i = 0; i < n; i++) slots[i].next = i + 1 < n ? &slots[i + 1] : free;
     free = slots;
@@ -83,24 +103,22 @@ napi_value wrap(napi_env env, at::Tensor t) {
     pool.release(h);
     throw Napi::Error::New(env, "could not create tensor handle");
   }
-  napi_type_tag_object(env, ext, &kTensorTag);
   if (reporting) report(env, h);
   return ext;
 }
 
-bool isHandle(napi_env env, napi_value v) {
-  bool ok = false;
-  napi_valuetype ty;
-  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external) return false;
-  napi_check_object_type_tag(env, v, &kTensorTag, &ok);
-  return ok;
+Holder* tryHolder(napi_env env, napi_value v) {
+  void* data = nullptr;  // napi_invalid_arg for anything but an External
+  if (napi_get_value_external(env, v, &data) != napi_ok || !pool.owns(data)) return nullptr;
+  return static_cast<Holder*>(data);
 }
 
+bool isHandle(napi_env env, napi_value v) { return tryHolder(env, v) != nullptr; }
+
 Holder* holder(napi_env env, napi_value v, const char* what) {
-  if (!isHandle(env, v)) throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");
-  void* data;
-  napi_get_value_external(env, v, &data);
-  return static_cast<Holder*>(data);
+  Holder* h = tryHolder(env, v);
+  if (!h) throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");
+  return h;
 }
 
 const at::Tensor& unwrap(napi_env env, napi_value v, const char* what) {

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as T from '../src/index.js';
 
 const { tensor, tidy, arange, zeros, fromTypedArray, cat, stack, where, Scope, keep } = T;
@@ -154,6 +157,18 @@ test('foreign objects are refused as tensor handles', () => {
   (fake as { _h: unknown })._h = {};
   assert.throws(() => tensor([1]).add(fake), /argument 'other' expects a Tensor/);
   assert.throws(() => tensor([1]).copy_(fake), /expects a Tensor/);
+  // an External of the addon's own that is not a tensor (a c10d FileStore) is refused too
+  const dir = mkdtempSync(join(tmpdir(), 'tsyolo-store-'));
+  const store = T.dist.Store.file(join(dir, 'store'), 1);
+  (fake as { _h: unknown })._h = store._h;
+  assert.throws(() => tensor([1]).add(fake), /argument 'other' expects a Tensor/);
+  assert.throws(() => T.cat([tensor([1]), fake]), /expects an array of Tensors/);
+  assert.throws(() => fake.dispose(), /expected a tensor handle/);
+  const gone = tensor([2]);
+  gone.dispose();
+  assert.throws(() => tensor([1]).add(gone), /tensor was disposed/);
+  assert.throws(() => tensor([1]).mul(gone), /tensor was disposed/);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('scopes dispose what they do not return; keep() survives; Scope works with using', () => {
