@@ -24,6 +24,16 @@ export function loadedBlas(): string {
   }
 }
 
+/**
+ * The environment for the PyTorch side: glibc's default allocator policy (what a yolov5 user runs),
+ * or with BENCH_PY_MALLOC=tsyolo the fixed thresholds tsyolo sets for itself, to compare the engines alone.
+ */
+export function pyEnv(): { env: NodeJS.ProcessEnv; malloc: string } {
+  if (process.env.BENCH_PY_MALLOC !== 'tsyolo') return { env: process.env, malloc: 'glibc default' };
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '268435456', MALLOC_TRIM_THRESHOLD_: '536870912' };
+  return { env, malloc: 'mmap=268435456,trim=536870912 (as tsyolo)' };
+}
+
 /** Path of a script in bench/py (dist/*.js -> ../py). */
 export function pyScript(name: string): string {
   return fileURLToPath(new URL(`../py/${name}`, import.meta.url));
@@ -51,7 +61,9 @@ export class PyServer {
   static async start(script: string, args: string[]): Promise<PyServer | null> {
     const py = torchPython();
     if (!py) return null;
-    const s = new PyServer(spawn(py, [pyScript(script), ...args, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const s = new PyServer(
+      spawn(py, [pyScript(script), ...args, '--serve'], { stdio: ['pipe', 'pipe', 'inherit'], env: pyEnv().env }),
+    );
     const ready = await s.next();
     if (!ready.ready) {
       s.close();

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { F, getNumThreads, randn, setNumThreads, tensor, tidy } from '@tsyolo/torch';
 import { median, report, timeMs } from './measure.js';
-import { loadedBlas, pyScript, torchPython } from './pytorch.js';
+import { loadedBlas, pyEnv, pyScript, torchPython } from './pytorch.js';
 
 const N = 200_000;
 
@@ -47,7 +47,7 @@ function convMs(): number {
 }
 
 function pytorch(py: string, threads: number): { add_us: number; conv_ms: number } {
-  const r = spawnSync(py, [pyScript('engine.py'), String(threads)], { encoding: 'utf8' });
+  const r = spawnSync(py, [pyScript('engine.py'), String(threads)], { encoding: 'utf8', env: pyEnv().env });
   if (r.status !== 0) throw new Error(`bench/py/engine.py failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
 }
@@ -70,7 +70,7 @@ export function benchTensor(threads: number[]): void {
     }
     const ref = (mine: number[], ref: number[]) =>
       py ? { pytorch: +median(ref).toFixed(3), ratio: +(median(mine) / median(ref)).toFixed(3) } : {};
-    const common = { threads: getNumThreads(), rounds, blas: loadedBlas() };
+    const common = { threads: getNumThreads(), rounds, blas: loadedBlas(), pytorch_malloc: pyEnv().malloc };
     const addNote = 'a.add(b) + dispose, median of 5 runs of 200k; PyTorch: torch.add(a, b)';
     report({
       bench: 'add_1elem',

@@ -12,7 +12,7 @@ import {
 } from '@tsyolo/torch';
 import { buildModel, ComputeLoss, loadHyp, ModelEMA, smartOptimizer } from 'tsyolo';
 import { median, report } from './measure.js';
-import { loadedBlas, PyServer } from './pytorch.js';
+import { loadedBlas, PyServer, pyEnv } from './pytorch.js';
 
 /** Six fixed boxes per image, [image, class, x, y, w, h]. */
 function targets(bs: number): Tensor {
@@ -31,9 +31,13 @@ function makeStep(name: string, size: number, bs: number): { step: Step; dispose
   const model = buildModel(name);
   model.hyp = { ...hyp, box: hyp.box, cls: hyp.cls, obj: hyp.obj * (size / 640) ** 2 };
   const opt = smartOptimizer(model, 'SGD', 0.01, 0.937, 0.0005);
-  const ema = new ModelEMA(model);
   const loss = new ComputeLoss(model);
-  const x = rand([bs, 3, size, size]);
+  // as the trainer does (channels-last unless --no-channels-last); BENCH_LAYOUT=nchw for yolov5's layout
+  const nchw = process.env.BENCH_LAYOUT === 'nchw';
+  if (!nchw) model.channelsLast();
+  const ema = new ModelEMA(model);
+  const x0 = rand([bs, 3, size, size]);
+  const x = nchw ? x0 : x0.contiguous('channels_last');
   const t = targets(bs);
   const step = () =>
     tidy(() => {
@@ -46,7 +50,7 @@ function makeStep(name: string, size: number, bs: number): { step: Step; dispose
       ema.update(model);
     });
   const dispose = () => {
-    for (const d of [x, t, ema, opt, model]) d.dispose();
+    for (const d of [x, x0, t, ema, opt, model]) d.dispose();
   };
   return { step, dispose };
 }
@@ -94,6 +98,8 @@ export async function benchTrainStep(threads: number[], names: string[], sizes: 
           ...ref,
           rounds,
           blas: loadedBlas(),
+          pytorch_malloc: pyEnv().malloc,
+          layout: process.env.BENCH_LAYOUT === 'nchw' ? 'nchw' : 'channels_last',
         });
       }
       py?.close();

@@ -533,3 +533,23 @@ test('SGD: the multi-tensor group update is bit-identical to the per-parameter u
   a.forEach((p, i) => assert.deepEqual(p.toTypedArray(), b[i].toTypedArray(), `parameter ${i}`));
   assert.notDeepEqual(a[0].toTypedArray(), init[0].toTypedArray(), 'the parameters moved');
 });
+
+test('loadStateDict gives each momentum buffer its parameter layout (channels-last stays channels-last)', () =>
+  tidy(() => {
+    manualSeed(3);
+    const w = randn([4, 3, 2, 2]).contiguous('channels_last').requiresGrad_();
+    const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    w.grad = randn([4, 3, 2, 2]);
+    opt.step();
+    const saved = opt.stateDict();
+    const buf = (o: optim.SGD) => o.stateDict().state.get(0)!.momentum_buffer as Tensor;
+    // a state dict read from a file holds row-major tensors
+    const rowMajor = buf(opt).contiguous();
+    const fresh = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    fresh.loadStateDict({ ...saved, state: new Map([[0, { momentum_buffer: rowMajor }]]) });
+    assert.deepEqual(buf(fresh).strides(), w.strides());
+    assert.notDeepEqual(rowMajor.strides(), w.strides());
+    assert.ok(buf(fresh).equal(buf(opt)));
+    opt.dispose();
+    fresh.dispose();
+  }));

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadPt, type PyDict, tidy } from '@tsyolo/torch';
+import { loadPt, manualSeed, type PyDict, rand, type Tensor, tensor, tidy } from '@tsyolo/torch';
 import { EarlyStopping } from '../src/engine/early-stop.js';
-import { ModelEMA } from '../src/engine/ema.js';
+import { cloneModel, ModelEMA } from '../src/engine/ema.js';
 import { smartOptimizer, splitParams } from '../src/engine/optimizer.js';
 import { interp, linearLr, oneCycleLr, warmupAt, warmupIterations } from '../src/engine/schedule.js';
-import { buildModel, loadModel } from '../src/index.js';
+import { buildModel, loadHyp, loadModel } from '../src/index.js';
+import { ComputeLoss } from '../src/loss/index.js';
 import { fixture, fullFixture, needsFullFixture } from './fixtures.js';
 
 // yolov5n's param_groups in the fixture's training checkpoint (yolov5n.pt): biases, decayed weights, BN weights.
@@ -105,3 +106,40 @@ test('early stopping after `patience` epochs without improvement', () => {
   assert.equal(es.bestEpoch, 4);
   assert.equal(es.step(7, 0.1), true);
 });
+
+test('channels-last training: the same loss and gradients as NCHW within float rounding, channels-last grads', () =>
+  tidy(() => {
+    manualSeed(5);
+    const nchw = buildModel('yolov5n', { nc: 3 });
+    nchw.hyp = loadHyp('hyp.scratch-low.yaml') as unknown as Record<string, number>;
+    const nhwc = cloneModel(nchw).channelsLast();
+    const x = rand([2, 3, 64, 64]);
+    const targets = tensor([
+      [0, 1, 0.5, 0.5, 0.3, 0.4],
+      [1, 2, 0.3, 0.6, 0.2, 0.2],
+    ]);
+    const step = (m: typeof nchw, input: Tensor) => {
+      const { loss } = new ComputeLoss(m).call(m.forward(input) as Tensor[], targets);
+      loss.backward();
+      return loss.item();
+    };
+    const a = step(nchw, x);
+    const b = step(nhwc, x.contiguous('channels_last'));
+    assert.ok(Math.abs(a - b) <= 1e-5 * Math.abs(a), `loss ${a} vs ${b}`);
+    const ga = new Map(nchw.namedParameters());
+    let fourD = 0;
+    for (const [k, p] of nhwc.namedParameters()) {
+      const g = p.grad!;
+      const ref = ga.get(k)!.grad!;
+      // summation order differs: compare against the gradient's own scale
+      const err = g.sub(ref).abs().max().item() / ref.abs().max().item();
+      assert.ok(err < 1e-3, `grad of ${k}: ${err} of its largest element`);
+      if (p.dim() === 4 && p.shape[2] > 1) {
+        assert.equal(g.strides()[1], 1, `grad of ${k} is channels-last`);
+        fourD++;
+      }
+    }
+    assert.ok(fourD > 10);
+    nchw.dispose();
+    nhwc.dispose();
+  }));

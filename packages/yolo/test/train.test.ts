@@ -145,7 +145,8 @@ test('a finished run can be extended with --resume path --epochs N', () => {
 });
 
 test('--freeze keeps the frozen parameters bit-identical; --unfreeze-at trains them later', () => {
-  const ref = run([...base('fz0'), '--epochs', '1']);
+  const ref = run([...base('fz0'), '--epochs', '1', '--no-channels-last']);
+  assert.match(readFileSync(join(ref.saveDir as string, 'opt.yaml'), 'utf8'), /^channelsLast: false$/m);
   const init = (ref.weights as { last: string }).last; // FP16 weights: exact in FP32
   const frozen = run([...base('fz'), '--weights', init, '--cfg', '', '--freeze', '10', '--epochs', '2']);
   const unfrozen = run([

@@ -3,6 +3,7 @@
 // in PyTorch's layout (parameters numbered across groups in order).
 
 import { enableGrad, noGrad } from '../autograd.js';
+import { emptyLike } from '../creation.js';
 import { isFloating } from '../dtype.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
@@ -222,11 +223,16 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   }
 }
 
-/** A kept copy of a loaded state tensor; `step` becomes a number, floats follow the parameter. */
+/**
+ * A kept copy of a loaded state tensor; `step` becomes a number, floats follow the parameter: its
+ * device and dtype, and its memory layout when the shapes match (a channels-last weight's momentum
+ * is channels-last as if the optimizer had made it, so a resumed step computes what the first did).
+ */
 function copyStateTensor(key: string, v: Tensor, p: Tensor): Tensor | number {
   if (key === 'step') return v.item();
   return tidy(() => {
     const cast = v.to(p.device, isFloating(v.dtype) ? p.dtype : v.dtype);
-    return keep(cast.clone());
+    const sameShape = cast.dtype === p.dtype && cast.shape.join(',') === p.shape.join(',');
+    return keep(sameShape ? emptyLike(p).copy_(cast) : cast.clone());
   });
 }

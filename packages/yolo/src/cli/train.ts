@@ -72,6 +72,7 @@ function declareTrain() {
     .option('--save-period <n>', 'save a checkpoint every n epochs (-1: never)', intIn(-1), d.savePeriod)
     .option('--seed <n>', 'global training seed', seed, d.seed)
     .option('--sync-bn', 'SyncBatchNorm across processes (multi-process runs)')
+    .option('--no-channels-last', 'train in NCHW layout (default: channels-last, faster with oneDNN)')
     .option(
       '--nproc, --nproc-per-node <n>',
       'start n worker processes on this machine (data-parallel training)',
@@ -175,6 +176,7 @@ function trainOptions(o: TrainFlags, batchSize: number): Partial<TrainOptions> {
     savePeriod: o.savePeriod,
     seed: o.seed,
     syncBn: !!o.syncBn,
+    channelsLast: o.channelsLast !== false,
     verbose: !o.quiet,
   };
 }

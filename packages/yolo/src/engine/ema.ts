@@ -28,6 +28,7 @@ export class ModelEMA {
     updates = 0,
   ) {
     this.ema = cloneModel(model).eval();
+    if (model.layout === 'channels_last') this.ema.channelsLast(); // one layout: the update stays on the fast path
     for (const p of this.ema.parameters()) p.requiresGrad_(false);
     this.updates = updates;
   }

@@ -121,10 +121,10 @@ export class DetectionModel extends nn.Module {
     return summarize(this, imgsz);
   }
 
-  /** Folds every Conv's BatchNorm into its convolution (inference). */
   /** the weights' memory layout; inputs are best given in the same (see channelsLast) */
   layout: 'contiguous' | 'channels_last' = 'contiguous';
 
+  /** Folds every Conv's BatchNorm into its convolution (inference). */
   fuse(): this {
     for (const m of this.modules()) if (m instanceof Conv) m.fuse();
     this.fused = true;
@@ -132,8 +132,8 @@ export class DetectionModel extends nn.Module {
   }
 
   /**
-   * Inference layout: 4-D weights stored channels-last (NHWC), the layout oneDNN's CPU convolutions
-   * prefer; with a channels-last input, yolov5s at 640 runs ~10% faster. Values are unchanged.
+   * Channels-last (NHWC) 4-D weights, the layout oneDNN's CPU convolutions prefer: with channels-last
+   * inputs, yolov5s inference at 640 runs ~10% faster and a yolov5n training step ~15%. Values are unchanged.
    */
   channelsLast(): this {
     this.layout = 'channels_last';

@@ -40,6 +40,11 @@ export interface TrainOptions {
   seed: number;
   /** SyncBatchNorm across the ranks of a multi-process run */
   syncBn: boolean;
+  /**
+   * train with channels-last (NHWC) weights and inputs, oneDNN's preferred layout (yolov5n step at 320:
+   * ~15 % faster here); the values differ from NCHW only by float rounding. Absent from older checkpoints: NCHW.
+   */
+  channelsLast: boolean;
   /** print per-batch progress */
   verbose: boolean;
   /** where lines go (default console.log) */
@@ -86,6 +91,7 @@ export const trainDefaults: TrainOptions = {
   savePeriod: -1,
   seed: 0,
   syncBn: false,
+  channelsLast: true,
   verbose: true,
 };
 

@@ -52,6 +52,7 @@ export function setUpRun(
   model.names = names;
   const frozenLayers = freezePrefixes(opts.freeze);
   setFrozen(model, frozenLayers, true, log);
+  if (opts.channelsLast) model.channelsLast(); // before the EMA copy and the optimizer state follow it
   const gridStride = Math.max(Math.max(...model.stride), 32);
   const imgsz = checkImgSize(opts.imgsz, gridStride, gridStride * 2, log);
 

@@ -36,7 +36,9 @@ export function trainStep(ctx: StepContext, batch: Batch, batchIndex: number): S
   const iteration = batchIndex + loop.batchesPerEpoch * ctx.epoch;
   const outcome: StepOutcome = { loss: 0, anyRankSignalled: false };
   tidy(() => {
-    let images = batch.images.float().div(255);
+    // uint8 to the model's layout first: the float copy then keeps it
+    const raw = run.model.layout === 'channels_last' ? batch.images.contiguous('channels_last') : batch.images;
+    let images = raw.float().div(255);
     if (iteration <= loop.warmupIters) applyWarmup(run, iteration, loop.warmupIters, ctx.epoch);
     if (run.opts.multiScale) images = randomRescale(images, ctx.scaleRng, run.imgsz, run.gridStride);
     const pred = run.model.forward(images) as Tensor[];
