@@ -2,7 +2,7 @@
 // on 16×32×80×80 with 64 3×3 filters; taking turns with bench/py/engine.py (the same calls in
 // PyTorch, same libtorch) when Debian's python3-torch is installed, so each line carries the ratio.
 import { spawnSync } from 'node:child_process';
-import { F, getNumThreads, randn, setNumThreads, tensor, tidy } from '@tsyolo/torch';
+import { F, getNumThreads, handleMode, randn, setNumThreads, tensor, tidy } from '@tsyolo/torch';
 import { median, report, timeMs } from './measure.js';
 import { loadedBlas, pyEnv, pyScript, torchPython } from './pytorch.js';
 
@@ -70,7 +70,13 @@ export function benchTensor(threads: number[]): void {
     }
     const ref = (mine: number[], ref: number[]) =>
       py ? { pytorch: +median(ref).toFixed(3), ratio: +(median(mine) / median(ref)).toFixed(3) } : {};
-    const common = { threads: getNumThreads(), rounds, blas: loadedBlas(), pytorch_malloc: pyEnv().malloc };
+    const common = {
+      threads: getNumThreads(),
+      rounds,
+      blas: loadedBlas(),
+      pytorch_malloc: pyEnv().malloc,
+      handles: handleMode(),
+    };
     const addNote = 'a.add(b) + dispose, median of 5 runs of 200k; PyTorch: torch.add(a, b)';
     report({
       bench: 'add_1elem',

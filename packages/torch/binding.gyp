@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/handle.cc",
+        "native/holder.cc",
         "native/dispatch.cc",
         "native/autograd.cc",
         "native/runtime.cc",

@@ -6,12 +6,12 @@
 
 namespace tsy {
 
-// A tensor handle is a napi External holding a Holder from the addon's own pool, so
-// that foreign objects are refused. dispose() frees the tensor at once; the small
-// Holder itself is freed by a finalizer that runs inside GC.
+// A tensor handle is a JS External naming a Holder of the addon's own pool (holder.cc), so
+// that foreign objects are refused. dispose() frees the tensor at once; a handle whose tensor
+// is gone reads as a Holder with an undefined tensor.
 struct Holder {
   at::Tensor t;
-  int64_t bytes;
+  int64_t bytes;  // reported to V8 as external memory
 };
 
 napi_value wrap(napi_env env, at::Tensor t);
@@ -20,6 +20,17 @@ const at::Tensor& unwrap(napi_env env, napi_value v, const char* what = "tensor"
 bool isHandle(napi_env env, napi_value v);
 // The Holder behind a handle, or nullptr for anything that is not one of ours.
 Holder* tryHolder(napi_env env, napi_value v);
+// Frees the tensor now (idempotent); the handle reads as disposed from then on.
+void disposeHolder(napi_env env, Holder* h);
+// Reports the tensor's memory to V8 (once; small tensors are not reported).
+void reportHolder(napi_env env, Holder* h);
+// Whether new handles are reported to V8 (off while a JS scope is open).
+void setReporting(bool on);
+// "v8" or "napi": how handles are made (holder.cc).
+const char* handleMode();
+// Handles of this thread not yet freed (disposed or collected).
+int64_t liveHandles();
+void initHolder(napi_env env);
 
 // The addon relies on C++ exceptions (binding.gyp): Napi::Error is thrown as one, and
 // node-addon-api's own wrappers turn every exception, not only Napi::Error, into a JS error.

@@ -36,7 +36,8 @@ T* unbox(napi_env env, napi_value v, const napi_type_tag* tag, const char* what)
   bool ok = false;
   napi_valuetype t;
   napi_typeof(env, v, &t);
-  if (t == napi_external) napi_check_object_type_tag(env, v, tag, &ok);
+  // a tensor handle is an External that napi's type tags cannot read (holder.cc): refuse it first
+  if (t == napi_external && !tryHolder(env, v)) napi_check_object_type_tag(env, v, tag, &ok);
   if (!ok) throw Napi::TypeError::New(env, std::string("expected a ") + what + " handle");
   void* p = nullptr;
   napi_get_value_external(env, v, &p);

@@ -37,11 +37,7 @@ variable_list callJs(const char* kind, int64_t id, const variable_list& ts) {
     Holder* h = holder(env, x, "custom function");
     TORCH_CHECK(h->t.defined(), "custom function: ", kind, " returned a disposed tensor");
     v.push_back(h->t);
-    h->t.reset();
-    if (h->bytes) {
-      int64_t adj;
-      napi_adjust_external_memory(env, -h->bytes, &adj);
-    }
+    disposeHolder(env, h);
   }
   return v;
 }

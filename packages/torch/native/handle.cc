@@ -1,117 +1,10 @@
-// The tensor handle: creation, validation, TypedArray conversion, metadata.
+// The tensor handle's functions: validation, TypedArray conversion, metadata, dispose.
 #include "common.h"
 #include <cmath>
 #include <cstring>
-#include <algorithm>
-#include <new>
 #include <vector>
-#include <sys/mman.h>
 
 namespace tsy {
-
-// Holders come from a per-thread slab pool (mmap'd, outside malloc's heap): millions
-// of short-lived 16-byte wrappers would otherwise land in the holes of freed tensor
-// blocks and keep glibc's heap from ever shrinking. Slabs are aligned to their size, so
-// "is this External one of our handles?" is a lookup of the pointer's slab: cheaper than a
-// type tag, which adds a private property to every handle and reads it back on every use.
-namespace {
-union Slot {
-  Slot* next;
-  alignas(Holder) unsigned char storage[sizeof(Holder)];
-};
-constexpr uintptr_t kSlab = 1 << 16;
-struct HolderPool {
-  Slot* free = nullptr;
-  std::vector<uintptr_t> slabs;  // sorted bases
-  uintptr_t lastSlab = 0;
-  Holder* make(at::Tensor&& t, int64_t bytes) {
-    if (!free) grow();
-    Slot* s = free;
-    free = s->next;
-    return new (s->storage) Holder{std::move(t), bytes};
-  }
-  void release(Holder* h) {
-    h->~Holder();
-    Slot* s = reinterpret_cast<Slot*>(h);
-    s->next = free;
-    free = s;
-  }
-  bool owns(const void* p) {
-    auto a = reinterpret_cast<uintptr_t>(p);
-    uintptr_t base = a & ~(kSlab - 1);
-    if ((a - base) % sizeof(Slot) != 0 || base == 0) return false;
-    if (base == lastSlab) return true;
-    if (!std::binary_search(slabs.begin(), slabs.end(), base)) return false;
-    lastSlab = base;
-    return true;
-  }
-  void grow() {
-    // map twice the size and keep the aligned slab
-    void* mem = mmap(nullptr, 2 * kSlab, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) throw std::bad_alloc();
-    auto raw = reinterpret_cast<uintptr_t>(mem);
-    uintptr_t base = (raw + kSlab - 1) & ~(kSlab - 1);
-    if (base > raw) munmap(mem, base - raw);
-    uintptr_t end = raw + 2 * kSlab;
-    if (end > base + kSlab) munmap(reinterpret_cast<void*>(base + kSlab), end - base - kSlab);
-    slabs.insert(std::upper_bound(slabs.begin(), slabs.end(), base), base);
-    Slot* slots = reinterpret_cast<Slot*>(base);
-    size_t n = kSlab / sizeof(Slot);
-    for (size_t i = 0; i < n; i++) slots[i].next = i + 1 < n ? &slots[i + 1] : free;
-    free = slots;
-  }
-};
-thread_local HolderPool pool;
-}  // namespace
-
-static void finalizeHolder(node_api_basic_env env, void* data, void*) {
-  auto* h = static_cast<Holder*>(data);
-  if (h->t.defined() && h->bytes) {
-    int64_t adj;
-    napi_adjust_external_memory(env, -h->bytes, &adj);
-  }
-  pool.release(h);
-}
-
-// Tensors below this size are not reported to V8: the report costs more than they weigh.
-constexpr int64_t kReportBytes = 4096;
-
-// Tensors created while a JS scope is open are freed by the scope, not by the GC. Reporting them
-// would only make V8 start major GCs that free nothing, on the cores libtorch's threads need
-// (bench: 2-thread forward 1.8x slower). scope.ts turns reporting off while any scope is open
-// and reports the tensors that outlive every scope (reportExternal).
-thread_local bool reporting = true;
-
-static int64_t reportable(const at::Tensor& t) {
-  int64_t bytes = t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
-  return bytes < kReportBytes ? 0 : bytes;
-}
-
-static void report(napi_env env, Holder* h) {
-  if (h->bytes || !h->t.defined()) return;
-  h->bytes = reportable(h->t);
-  if (h->bytes) {
-    int64_t adj;
-    napi_adjust_external_memory(env, h->bytes, &adj);
-  }
-}
-
-napi_value wrap(napi_env env, at::Tensor t) {
-  Holder* h = pool.make(std::move(t), 0);
-  napi_value ext;
-  if (napi_create_external(env, h, finalizeHolder, nullptr, &ext) != napi_ok) {
-    pool.release(h);
-    throw Napi::Error::New(env, "could not create tensor handle");
-  }
-  if (reporting) report(env, h);
-  return ext;
-}
-
-Holder* tryHolder(napi_env env, napi_value v) {
-  void* data = nullptr;  // napi_invalid_arg for anything but an External
-  if (napi_get_value_external(env, v, &data) != napi_ok || !pool.owns(data)) return nullptr;
-  return static_cast<Holder*>(data);
-}
 
 bool isHandle(napi_env env, napi_value v) { return tryHolder(env, v) != nullptr; }
 
@@ -277,29 +170,29 @@ static Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
 static Napi::Value IsHandle(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), isHandle(info.Env(), info[0]));
 }
-// dispose(handle): frees the native tensor now; idempotent.
-static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  Holder* h = holder(info.Env(), info[0], "dispose");
-  if (h->t.defined()) {
-    h->t.reset();
-    if (h->bytes) {
-      int64_t adj;
-      napi_adjust_external_memory(info.Env(), -h->bytes, &adj);
-    }
+// dispose(handle): frees the native tensor now; idempotent. A raw callback: it runs once per tensor.
+static napi_value Dispose(napi_env env, napi_callback_info cbinfo) {
+  try {
+    napi_value argv[1];
+    size_t argc = 1;  // a missing argument reads as undefined
+    napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+    disposeHolder(env, holder(env, argv[0], "dispose"));
+  } catch (...) {
+    throwPending(env, "dispose");
   }
-  return info.Env().Undefined();
+  return nullptr;
 }
-// sameStorage(a, b): true when both views share one storage (used by tests and in-place checks)
 // setExternalReporting(on): whether new tensors are reported to V8 (off while a scope is open).
 static Napi::Value SetExternalReporting(const Napi::CallbackInfo& info) {
-  reporting = info[0].ToBoolean().Value();
+  setReporting(info[0].ToBoolean().Value());
   return info.Env().Undefined();
 }
 // reportExternal(handle): reports a tensor that outlives every scope (no-op if already reported).
 static Napi::Value ReportExternal(const Napi::CallbackInfo& info) {
-  report(info.Env(), holder(info.Env(), info[0], "reportExternal"));
+  reportHolder(info.Env(), holder(info.Env(), info[0], "reportExternal"));
   return info.Env().Undefined();
 }
+// sameStorage(a, b): true when both views share one storage (used by tests and in-place checks)
 static Napi::Value SameStorage(const Napi::CallbackInfo& info) {
   const at::Tensor& a = unwrap(info.Env(), info[0]);
   const at::Tensor& b = unwrap(info.Env(), info[1]);
@@ -310,7 +203,18 @@ static Napi::Value DataPtr(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), double(reinterpret_cast<uintptr_t>(a.data_ptr())));
 }
 
+static Napi::Value HandleMode(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), handleMode());
+}
+
+static Napi::Value LiveHandles(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), double(liveHandles()));
+}
+
 void initHandle(Napi::Env env, Napi::Object exports) {
+  initHolder(env);
+  expose(exports, "handleMode", HandleMode);
+  expose(exports, "liveHandles", LiveHandles);
   expose(exports, "fromTypedArray", FromTypedArray);
   expose(exports, "toTypedArray", ToTypedArray);
   expose(exports, "shape", Shape);
@@ -320,7 +224,9 @@ void initHandle(Napi::Env env, Napi::Object exports) {
   expose(exports, "dtype", Dtype);
   expose(exports, "device", DeviceOf);
   expose(exports, "item", Item);
-  expose(exports, "dispose", Dispose);
+  napi_value dispose;
+  napi_create_function(env, "dispose", NAPI_AUTO_LENGTH, Dispose, nullptr, &dispose);
+  exports.Set("dispose", Napi::Value(env, dispose));
   expose(exports, "isDisposed", IsDisposed);
   expose(exports, "isHandle", IsHandle);
   expose(exports, "sameStorage", SameStorage);

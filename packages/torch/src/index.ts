@@ -31,6 +31,7 @@ export {
   cuda,
   getNumThreads,
   getRngState,
+  handleMode,
   libtorchVersion,
   manualSeed,
   setNumThreads,

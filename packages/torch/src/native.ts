@@ -82,6 +82,10 @@ export interface Native {
   dispose(h: Handle): void;
   isDisposed(h: Handle): boolean;
   isHandle(v: unknown): v is Handle;
+  /** How tensor handles are made: 'v8' (one weak handle, dropped by dispose) or 'napi' (napi_create_external). */
+  handleMode(): 'v8' | 'napi';
+  /** Handles of this thread whose tensor is not yet freed (by dispose or the GC). */
+  liveHandles(): number;
   sameStorage(a: Handle, b: Handle): boolean;
   dataPtr(h: Handle): number;
   /** Whether new tensors are reported to V8 as external memory (scope.ts turns it off inside scopes). */

@@ -31,6 +31,13 @@ export const cuda = {
 export function trimMemory(): boolean {
   return native.mallocTrim();
 }
+/**
+ * How tensor handles are made in this process: 'v8' (one weak V8 handle, dropped by dispose; the
+ * addon was built for this Node's ABI) or 'napi' (napi_create_external; TSYOLO_NAPI_HANDLES=1).
+ */
+export function handleMode(): 'v8' | 'napi' {
+  return native.handleMode();
+}
 export function libtorchVersion(): string {
   return native.libtorchVersion();
 }

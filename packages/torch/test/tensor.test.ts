@@ -164,6 +164,10 @@ test('foreign objects are refused as tensor handles', () => {
   assert.throws(() => tensor([1]).add(fake), /argument 'other' expects a Tensor/);
   assert.throws(() => T.cat([tensor([1]), fake]), /expects an array of Tensors/);
   assert.throws(() => fake.dispose(), /expected a tensor handle/);
+  // and a tensor handle where a store is expected (napi's type tags cannot read a 'v8' handle)
+  const fakeStore = Object.create(T.dist.Store.prototype) as T.dist.Store;
+  (fakeStore as unknown as { _h: unknown })._h = tensor([1])._h;
+  assert.throws(() => fakeStore.set('k', 'v'), /expected a store handle/);
   const gone = tensor([2]);
   gone.dispose();
   assert.throws(() => tensor([1]).add(gone), /tensor was disposed/);
